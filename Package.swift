@@ -1,0 +1,58 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// CI (CI=true) turns every warning into an error; local builds only warn.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+] + (Context.environment["CI"] == "true" ? [.treatAllWarnings(as: .error)] : [])
+
+let package = Package(
+    name: "streetbump",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "streetbump", targets: ["streetbump"]),
+        .library(name: "BumpCore", targets: ["BumpCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // Pure core: parsing, orientation, filters, detection, simulation. No I/O, no system libraries.
+        .target(
+            name: "BumpCore",
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: strict
+        ),
+        // PROJ (libproj-dev) for coordinate-system transforms.
+        .systemLibrary(
+            name: "CPROJ",
+            path: "Sources/CPROJ",
+            pkgConfig: "proj",
+            providers: [.apt(["libproj-dev"]), .brew(["proj"])]
+        ),
+        .target(name: "BumpGeo", dependencies: ["CPROJ"], swiftSettings: strict),
+        // SQLite store: schema, migrations, queries.
+        .target(
+            name: "BumpStore",
+            dependencies: ["BumpCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "streetbump",
+            dependencies: [
+                "BumpCore",
+                "BumpGeo",
+                "BumpStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "BumpCoreTests", dependencies: ["BumpCore"], swiftSettings: strict),
+        .testTarget(name: "BumpGeoTests", dependencies: ["BumpGeo"], swiftSettings: strict),
+        .testTarget(name: "BumpStoreTests", dependencies: ["BumpStore"], swiftSettings: strict),
+        .testTarget(name: "StreetbumpCLITests", dependencies: ["BumpCore"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

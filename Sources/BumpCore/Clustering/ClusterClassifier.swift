@@ -1,0 +1,246 @@
+import RealModule
+
+/// What a cluster is believed to be.
+public enum ClusterClass: String, Sendable, CaseIterable, Codable {
+    case pothole
+    case casting
+    case speedHump = "speed_hump"
+    case railCrossing = "rail_crossing"
+    case noise
+}
+
+/// The evidence of one event, as the cluster classifier needs it.
+public struct EventEvidence: Sendable, Equatable {
+    public var trip: Int64
+    public var device: String?
+    public var t: Double
+    /// Degrees from north; NaN when unknown.
+    public var heading: Double
+    public var speed: Double
+    public var peak: Double
+    public var lateralRatio: Double
+    public var signature: BumpSignature
+    public var kind: BumpKind
+    public var confidence: Double
+
+    public init(trip: Int64, device: String?, t: Double, heading: Double, speed: Double, peak: Double,
+                lateralRatio: Double, signature: BumpSignature, kind: BumpKind, confidence: Double) {
+        self.trip = trip
+        self.device = device
+        self.t = t
+        self.heading = heading
+        self.speed = speed
+        self.peak = peak
+        self.lateralRatio = lateralRatio
+        self.signature = signature
+        self.kind = kind
+        self.confidence = confidence
+    }
+}
+
+/// Eight 45° travel-direction bins (0 = north-bound, 2 = east-bound ...).
+public enum DirectionBin {
+    public static func of(heading: Double) -> Int? {
+        guard heading.isFinite else { return nil }
+        let h = heading.truncatingRemainder(dividingBy: 360)
+        return Int(((h < 0 ? h + 360 : h) + 22.5) / 45) % 8
+    }
+
+    /// True when two bins are the same way along a road (within 45°).
+    public static func alike(_ a: Int, _ b: Int) -> Bool {
+        let d = abs(a - b) % 8
+        return d <= 1 || d == 7
+    }
+}
+
+/// Statistics of one cluster: the numbers staff see and the classifier decides on.
+public struct ClusterSummary: Sendable, Equatable {
+    public var events = 0
+    public var trips = 0
+    public var devices = 0
+    /// Distinct trips that passed the spot in the direction most of its hits came from.
+    public var passes = 0
+    /// Distinct trips that hit it in that direction.
+    public var hits = 0
+    public var hitRatio = 0.0
+    /// Trips passing the other way, and how many of them hit.
+    public var oppositePasses = 0
+    public var oppositeHits = 0
+    /// Direction bins events came from.
+    public var directions: [Int] = []
+    /// 1 (minor) ... 5 (severe), from the median speed-normalised jolt.
+    public var severity = 1
+    public var medianPeak = 0.0
+    public var medianLateralRatio = 0.0
+    /// Share of events that dipped first (a wheel dropping into a hole).
+    public var dipShare = 0.0
+    /// Confidence-weighted share of the events' own guesses, by kind.
+    public var votes: [BumpKind: Double] = [:]
+    public var firstSeen = 0.0
+    public var lastSeen = 0.0
+    public init() {}
+
+    /// Summarises a cluster's events given, per direction bin, which trips passed the spot.
+    public static func of(events: [EventEvidence], passingTrips: [Int: Set<Int64>]) -> ClusterSummary {
+        var s = ClusterSummary()
+        s.events = events.count
+        guard !events.isEmpty else { return s }
+        s.trips = Set(events.map(\.trip)).count
+        s.devices = Set(events.compactMap(\.device)).count
+        s.firstSeen = events.map(\.t).min()!
+        s.lastSeen = events.map(\.t).max()!
+        // The main direction: the bin with most distinct hitting trips.
+        var tripsByBin: [Int: Set<Int64>] = [:]
+        for e in events {
+            if let b = DirectionBin.of(heading: e.heading) { tripsByBin[b, default: []].insert(e.trip) }
+        }
+        s.directions = tripsByBin.keys.sorted()
+        let main = tripsByBin.max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }?.key
+        func trips(_ source: [Int: Set<Int64>], alike bin: Int) -> Set<Int64> {
+            source.filter { DirectionBin.alike($0.key, bin) }.reduce(into: Set<Int64>()) { $0.formUnion($1.value) }
+        }
+        if let main {
+            let hitters = trips(tripsByBin, alike: main)
+            // A trip that hit the spot passed it, whatever its track says.
+            let passers = trips(passingTrips, alike: main).union(hitters)
+            s.hits = hitters.count
+            s.passes = passers.count
+            let opposite = (main + 4) % 8
+            let oppositeHitters = trips(tripsByBin, alike: opposite)
+            s.oppositeHits = oppositeHitters.count
+            s.oppositePasses = trips(passingTrips, alike: opposite).union(oppositeHitters).count
+        } else {
+            // No heading at all: count every passing trip.
+            let hitters = Set(events.map(\.trip))
+            s.hits = hitters.count
+            s.passes = passingTrips.values.reduce(into: hitters) { $0.formUnion($1) }.count
+        }
+        s.hitRatio = Double(s.hits) / Double(max(s.passes, 1))
+        s.medianPeak = median(events.map(\.peak))
+        s.medianLateralRatio = median(events.map(\.lateralRatio))
+        s.dipShare = Double(events.filter { $0.signature == .dipFirst }.count) / Double(events.count)
+        let strength = median(events.map { $0.peak / (0.8 + 0.12 * max($0.speed.isNaN ? 8 : $0.speed, 1)) })
+        s.severity = strength < 1.8 ? 1 : strength < 2.6 ? 2 : strength < 3.6 ? 3 : strength < 5 ? 4 : 5
+        var votes: [BumpKind: Double] = [:]
+        for e in events { votes[e.kind, default: 0] += max(e.confidence, 0.05) }
+        let total = votes.values.reduce(0, +)
+        s.votes = votes.mapValues { $0 / total }
+        return s
+    }
+
+    static func median(_ xs: [Double]) -> Double {
+        let v = xs.filter { $0.isFinite }.sorted()
+        guard !v.isEmpty else { return .nan }
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+    }
+}
+
+/// Tunables of the cluster decision. The defaults need no tuning as traffic grows: they judge
+/// the share of passing trips that hit a spot, never a fixed count of hits.
+public struct ClusterRules: Sendable, Equatable {
+    /// A real defect in a wheel path is hit by more than this share of the trips that pass it;
+    /// GPS scatter and random jolts give far less.
+    public var noiseHitRate = 0.2
+    /// How sure (posterior probability) we must be that the hit rate exceeds `noiseHitRate`.
+    public var minBelief = 0.8
+    /// Metres within which a known asset (cover, hump, crossing) claims a cluster.
+    public var knownAssetRadius = 10.0
+    public init() {}
+}
+
+/// A cluster's class, how sure we are, and why, in words staff can check.
+public struct ClusterVerdict: Sendable, Equatable {
+    public var cls: ClusterClass
+    public var confidence: Double
+    public var reasons: [String]
+}
+
+/// Decides what a cluster is from its summary.
+public enum ClusterClassifier {
+    public static func classify(_ s: ClusterSummary, rules: ClusterRules = ClusterRules(), knownAsset: (kind: ClusterClass, id: Int64)? = nil) -> ClusterVerdict {
+        var reasons: [String] = []
+        if let asset = knownAsset {
+            return ClusterVerdict(cls: asset.kind, confidence: 1, reasons: ["at known \(asset.kind.rawValue.replacingUnderscores) #\(asset.id)"])
+        }
+        let belief = beliefAbove(rules.noiseHitRate, hits: s.hits, passes: s.passes)
+        reasons.append("hit by \(s.hits) of \(s.passes) trips that passed (\(percent(s.hitRatio))); P(hit rate > \(percent(rules.noiseHitRate))) = \(percent(belief))")
+        guard s.trips >= 2, belief >= rules.minBelief else {
+            reasons.append(s.trips < 2 ? "only one trip: not yet evidence" : "too few of the passing trips hit it")
+            return ClusterVerdict(cls: .noise, confidence: 1 - belief, reasons: reasons)
+        }
+        let oppositeRatio = Double(s.oppositeHits) / Double(max(s.oppositePasses, 1))
+        let bothWays = s.oppositePasses >= 2 && oppositeRatio >= 0.5 && s.hitRatio >= 0.5
+        if bothWays { reasons.append("hit both ways: \(s.oppositeHits) of \(s.oppositePasses) the other way") }
+        let fullWidth = s.medianLateralRatio < 0.35
+        reasons.append("median lateral/vertical \(decimal(s.medianLateralRatio)) (\(fullWidth ? "both wheels: full width" : "one wheel"))")
+        let v = { (k: BumpKind) in s.votes[k] ?? 0 }
+        reasons.append("events say: " + BumpKind.allCases.filter { v($0) > 0.05 }.sorted { v($0) > v($1) }.map { "\($0.rawValue) \(percent(v($0)))" }.joined(separator: ", "))
+
+        let humpScore = v(.speedHump) + (bothWays ? 0.2 : 0)
+        let railScore = v(.railCrossing) + (bothWays && fullWidth ? 0.15 : 0)
+        let potholeScore = v(.pothole) * (bothWays && fullWidth ? 0.3 : 1) + (s.severity >= 3 ? 0.1 : 0)
+        let castingScore = v(.casting) + v(.other) * 0.5
+        let scores: [(ClusterClass, Double)] = [(.speedHump, humpScore), (.railCrossing, railScore), (.pothole, potholeScore), (.casting, castingScore)]
+        let ranked = scores.sorted { $0.1 > $1.1 }
+        let margin = ranked[0].1 / max(ranked[0].1 + ranked[1].1, 1e-9)
+        reasons.append("severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
+        return ClusterVerdict(cls: ranked[0].0, confidence: belief * margin, reasons: reasons)
+    }
+
+    /// P(p > p0) for a Beta(hits+1, passes-hits+1) posterior: how sure we are the spot's hit
+    /// rate exceeds p0, given how many passing trips hit it.
+    public static func beliefAbove(_ p0: Double, hits: Int, passes: Int) -> Double {
+        let a = Double(hits + 1), b = Double(max(passes - hits, 0) + 1)
+        return 1 - regularizedIncompleteBeta(p0, a, b)
+    }
+
+    /// I_x(a, b) by a continued fraction (Numerical Recipes' betacf), accurate to ~1e-10.
+    static func regularizedIncompleteBeta(_ x: Double, _ a: Double, _ b: Double) -> Double {
+        if x <= 0 { return 0 }
+        if x >= 1 { return 1 }
+        let lnFront = Double.logGamma(a + b) - Double.logGamma(a) - Double.logGamma(b) + a * Double.log(x) + b * Double.log(1 - x)
+        let front = Double.exp(lnFront)
+        if x < (a + 1) / (a + b + 2) { return front * betaFraction(x, a, b) / a }
+        return 1 - front * betaFraction(1 - x, b, a) / b
+    }
+
+    private static func betaFraction(_ x: Double, _ a: Double, _ b: Double) -> Double {
+        let tiny = 1e-300
+        var c = 1.0, d = 1 - (a + b) * x / (a + 1)
+        if abs(d) < tiny { d = tiny }
+        d = 1 / d
+        var h = d
+        for m in 1...300 {
+            let m = Double(m)
+            var aa = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+            d = 1 + aa * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + aa / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            h *= d * c
+            aa = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+            d = 1 + aa * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + aa / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            let delta = d * c
+            h *= delta
+            if abs(delta - 1) < 1e-12 { break }
+        }
+        return h
+    }
+
+    static func decimal(_ x: Double) -> String {
+        var out: [UInt8] = []
+        TraceWriter.appendFixed(x, places: 2, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func percent(_ x: Double) -> String { x.isFinite ? "\(Int((x * 100).rounded()))%" : "?" }
+}
+
+extension String {
+    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
+}

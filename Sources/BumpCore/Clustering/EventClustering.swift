@@ -1,0 +1,246 @@
+/// A point to cluster: an event in projected metres.
+public struct ClusterPoint: Sendable, Equatable {
+    /// Projected metres (the city CRS converted to metres).
+    public var x: Double
+    public var y: Double
+    /// Weight in the centroid, e.g. 1/accuracy².
+    public var weight: Double
+    /// Stable identity independent of ingest order (e.g. a hash of trip name and time), used
+    /// only to break exact ties so the result depends on the set of points, never their order.
+    public var key: UInt64
+
+    public init(x: Double, y: Double, weight: Double = 1, key: UInt64) {
+        self.x = x
+        self.y = y
+        self.weight = weight
+        self.key = key
+    }
+}
+
+/// One cluster: its members (indices into the input) and weighted centroid.
+public struct PointCluster: Sendable, Equatable {
+    public var members: [Int]
+    public var x: Double
+    public var y: Double
+}
+
+/// Density-seeded clustering in projected metres.
+///
+/// Every point ends up within `radius` of its cluster's centroid (a lone stray may join a
+/// cluster up to 1.5 radii away rather than stand alone). Seeds are taken in order of
+/// local density (densest first), so two potholes 12 m apart stay two clusters while the GPS
+/// scatter of one pothole's hits stays one. The result is a function of the set of points:
+/// ingesting trips in any order, or in several batches, gives the same clusters.
+/// Cost is O(n log n) (one sort) plus grid look-ups: a million events cluster in about a second.
+public enum EventClustering {
+    public static func cluster(_ points: [ClusterPoint], radius: Double) -> [PointCluster] {
+        guard !points.isEmpty else { return [] }
+        let cell = radius / 2
+        let grid = CellGrid(points: points, cell: cell)
+
+        // 1. Density of each occupied cell: weight in its 5×5 neighbourhood (±1 radius).
+        var cellDensity = [Double](repeating: 0, count: grid.cells.count)
+        for c in grid.cells.indices {
+            var d = 0.0
+            grid.forEachNeighbour(of: grid.cells[c].key, reach: 2) { n in d += grid.cells[n].weight }
+            cellDensity[c] = d
+        }
+        // 2. Seeds, densest cell first; ties by cell key (a function of position only).
+        let order = grid.cells.indices.sorted {
+            cellDensity[$0] != cellDensity[$1] ? cellDensity[$0] > cellDensity[$1] : grid.cells[$0].key < grid.cells[$1].key
+        }
+        var owner = [Int](repeating: -1, count: points.count)
+        var centres: [(x: Double, y: Double)] = []
+        let r2 = radius * radius
+        for c in order {
+            guard grid.cells[c].range.contains(where: { owner[grid.sorted[$0]] < 0 }) else { continue }
+            // Centre: climb to the local mode of the unclaimed points (a few mean-shift steps
+            // with a window of half the radius), so a seed between two potholes moves onto one.
+            var (cx, cy) = grid.centre(of: grid.cells[c].key)
+            let window2 = 0.36 * r2
+            var found = false
+            for _ in 0..<6 {
+                var sx = 0.0, sy = 0.0, sw = 0.0
+                grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
+                    for k in grid.cells[n].range {
+                        let i = grid.sorted[k]
+                        let dx = points[i].x - cx, dy = points[i].y - cy
+                        if owner[i] < 0 && dx * dx + dy * dy <= window2 {
+                            sx += points[i].x * points[i].weight
+                            sy += points[i].y * points[i].weight
+                            sw += points[i].weight
+                        }
+                    }
+                }
+                guard sw > 0 else { break }
+                found = true
+                let nx = sx / sw, ny = sy / sw
+                let moved = (nx - cx) * (nx - cx) + (ny - cy) * (ny - cy)
+                cx = nx
+                cy = ny
+                if moved < 0.01 { break }
+            }
+            guard found else {
+                // Nothing within the window of the cell's centre: seed on the cell's own points.
+                (cx, cy) = grid.centroid(of: c, points: points, owner: owner, id: -1)
+                let id = centres.count
+                centres.append((cx, cy))
+                for k in grid.cells[c].range where owner[grid.sorted[k]] < 0 { owner[grid.sorted[k]] = id }
+                continue
+            }
+            let id = centres.count
+            centres.append((cx, cy))
+            var claimed = 0
+            grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
+                for k in grid.cells[n].range {
+                    let i = grid.sorted[k]
+                    let dx = points[i].x - cx, dy = points[i].y - cy
+                    if owner[i] < 0 && dx * dx + dy * dy <= r2 {
+                        owner[i] = id
+                        claimed += 1
+                    }
+                }
+            }
+            if claimed == 0 {
+                centres.removeLast()
+            }
+        }
+        // 3. One refinement: centres become their members' weighted means, and each point
+        //    moves to the nearest centre within the radius if that is not its own.
+        var groups = group(owner, count: centres.count, points: points)
+        let centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
+        for i in points.indices {
+            var best = owner[i]
+            var bestD = distance2(points[i], groups[best])
+            centreGrid.forEachNeighbour(of: centreGrid.key(points[i].x, points[i].y), reach: 2) { n in
+                for k in centreGrid.cells[n].range {
+                    let g = centreGrid.sorted[k]
+                    let d = distance2(points[i], groups[g])
+                    if d < bestD - 1e-9 || (abs(d - bestD) <= 1e-9 && g < best) {
+                        best = g
+                        bestD = d
+                    }
+                }
+            }
+            if bestD <= r2 { owner[i] = best }
+        }
+        // 4. A lone stray (GPS error beyond the radius) joins the nearest real cluster within
+        //    1.5 radii rather than standing as a cluster of its own.
+        groups = group(owner, count: centres.count, points: points)
+        for i in points.indices where groups[owner[i]].members.count == 1 {
+            var best = -1
+            var bestD = 2.25 * r2
+            centreGrid.forEachNeighbour(of: centreGrid.key(points[i].x, points[i].y), reach: 3) { n in
+                for k in centreGrid.cells[n].range {
+                    let g = centreGrid.sorted[k]
+                    guard groups[g].members.count > 1 else { continue }
+                    let d = distance2(points[i], groups[g])
+                    if d < bestD || (d == bestD && g < best) {
+                        best = g
+                        bestD = d
+                    }
+                }
+            }
+            if best >= 0 { owner[i] = best }
+        }
+        groups = group(owner, count: centres.count, points: points)
+        return groups.filter { !$0.members.isEmpty }
+    }
+
+    private static func distance2(_ p: ClusterPoint, _ c: PointCluster) -> Double {
+        let dx = p.x - c.x, dy = p.y - c.y
+        return dx * dx + dy * dy
+    }
+
+    private static func group(_ owner: [Int], count: Int, points: [ClusterPoint]) -> [PointCluster] {
+        var groups = [PointCluster](repeating: PointCluster(members: [], x: 0, y: 0), count: count)
+        var weights = [Double](repeating: 0, count: count)
+        for (i, o) in owner.enumerated() {
+            groups[o].members.append(i)
+            groups[o].x += points[i].x * points[i].weight
+            groups[o].y += points[i].y * points[i].weight
+            weights[o] += points[i].weight
+        }
+        for g in groups.indices where weights[g] > 0 {
+            groups[g].x /= weights[g]
+            groups[g].y /= weights[g]
+        }
+        return groups
+    }
+}
+
+/// Points bucketed into square cells: one sort, then each cell is a contiguous range.
+struct CellGrid {
+    struct Cell {
+        var key: Int64
+        var range: Range<Int>
+        var weight: Double
+    }
+    let cell: Double
+    /// Point indices ordered by cell.
+    let sorted: [Int]
+    let cells: [Cell]
+    private let index: [Int64: Int]
+
+    init(points: [ClusterPoint], cell: Double) {
+        self.cell = cell
+        let keys = points.map { CellGrid.key($0.x, $0.y, cell) }
+        let sorted = points.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : points[$0].key < points[$1].key }
+        var cells: [Cell] = []
+        var start = 0
+        while start < sorted.count {
+            let k = keys[sorted[start]]
+            var end = start
+            var w = 0.0
+            while end < sorted.count && keys[sorted[end]] == k {
+                w += points[sorted[end]].weight
+                end += 1
+            }
+            cells.append(Cell(key: k, range: start..<end, weight: w))
+            start = end
+        }
+        var index: [Int64: Int] = [:]
+        index.reserveCapacity(cells.count)
+        for (i, c) in cells.enumerated() { index[c.key] = i }
+        self.sorted = sorted
+        self.cells = cells
+        self.index = index
+    }
+
+    static func key(_ x: Double, _ y: Double, _ cell: Double) -> Int64 {
+        let cx = Int64((x / cell).rounded(.down)), cy = Int64((y / cell).rounded(.down))
+        return (cx << 32) ^ (cy & 0xFFFF_FFFF)
+    }
+
+    func key(_ x: Double, _ y: Double) -> Int64 { CellGrid.key(x, y, cell) }
+
+    /// Calls `body` with the index of every occupied cell within `reach` cells of `key`.
+    @inline(__always)
+    func forEachNeighbour(of key: Int64, reach: Int64, _ body: (Int) -> Void) {
+        let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
+        for dx in -reach...reach {
+            for dy in -reach...reach {
+                let k = ((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)
+                if let i = index[k] { body(i) }
+            }
+        }
+    }
+
+    /// The middle of the cell with `key`.
+    func centre(of key: Int64) -> (x: Double, y: Double) {
+        let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
+        return ((Double(cx) + 0.5) * cell, (Double(cy) + 0.5) * cell)
+    }
+
+    /// Weighted centroid of the points of cell `c` owned by `id`.
+    func centroid(of c: Int, points: [ClusterPoint], owner: [Int], id: Int) -> (x: Double, y: Double) {
+        var sx = 0.0, sy = 0.0, sw = 0.0
+        for k in cells[c].range where owner[sorted[k]] == id {
+            let p = points[sorted[k]]
+            sx += p.x * p.weight
+            sy += p.y * p.weight
+            sw += p.weight
+        }
+        return (sx / sw, sy / sw)
+    }
+}

@@ -1,0 +1,378 @@
+import RealModule
+
+/// Online bump detection for one trip: rows in (any order within the holdback window), events
+/// out. The same code serves batch files, uploads and streams, so all three agree.
+///
+/// Stages: reorder → rate estimate → orientation (vertical/lateral) → filters designed from
+/// the measured rate → jolt/swell detector with a speed-normalised, noise-adaptive threshold
+/// → features and per-event kind → position from the GPS fixes around the event.
+/// Memory is bounded: ring buffers and windows only, nothing grows with trip length.
+public struct TripDetector {
+    public let trip: Int
+    public let config: DetectorConfig
+    /// Events whose position is final, in time order. The caller takes them (`removeAll`).
+    public var ready: [BumpEvent] = []
+    public private(set) var stats = TripStats()
+
+    private var reorder: ReorderBuffer<SIMD3<Double>>
+    private var warmup: [(t: Double, a: SIMD3<Double>)] = []
+    private var chain: SignalChain?
+    private var track = GPSTrack()
+    private var previousFix: Fix?
+    /// Events waiting for the fix after them.
+    private var unlocated: [BumpEvent] = []
+    private var newestSample = -Double.infinity
+
+    public init(trip: Int, config: DetectorConfig = DetectorConfig()) {
+        self.trip = trip
+        self.config = config
+        reorder = ReorderBuffer(holdback: config.holdback)
+    }
+
+    /// Takes one row of this trip.
+    @inline(__always)
+    public mutating func accept(_ row: TraceRow) {
+        if row.hasFix { acceptFix(row) }
+        if row.hasAcceleration {
+            stats.samples += 1
+            reorder.insert(row.t, SIMD3(row.ax, row.ay, row.az))
+            newestSample = max(newestSample, row.t)
+            while let (t, a) = reorder.popReady() { process(t, a) }
+        }
+    }
+
+    /// Ends the trip: flushes every buffer and places the remaining events as well as it can.
+    public mutating func finish() {
+        while let (t, a) = reorder.popAny() { process(t, a) }
+        if chain == nil && !warmup.isEmpty { startChain() }
+        chain?.closeEvent(into: &unlocated)
+        stats.lateSamples = reorder.late
+        stats.duplicateSamples = reorder.duplicates
+        locatePending(final: true)
+    }
+
+    private mutating func acceptFix(_ row: TraceRow) {
+        let fix = Fix(t: row.t, lat: row.lat, lon: row.lon, speed: row.speed, accuracy: row.accuracy)
+        stats.fixes += 1
+        track.insert(fix)
+        if let p = previousFix, fix.t > p.t {
+            let dt = (fix.t - p.t) / 1000
+            let valid = dt >= 0.5 && dt <= 3 && !fix.speed.isNaN && !p.speed.isNaN
+            chain?.orientation.fixInterval(speedChange: valid ? (fix.speed - p.speed) / dt : 0, valid: valid)
+        }
+        if previousFix == nil || fix.t > previousFix!.t { previousFix = fix }
+        if !unlocated.isEmpty { locatePending(final: false) }
+    }
+
+    @inline(__always)
+    private mutating func process(_ t: Double, _ a: SIMD3<Double>) {
+        guard chain != nil else {
+            warmup.append((t, a))
+            if warmup.count >= 48 || (warmup.count >= 8 && t - warmup[0].t >= 6_000) { startChain() }
+            return
+        }
+        feed(t, a)
+        if !unlocated.isEmpty { locatePending(final: false) }
+    }
+
+    /// Runs one sample through the chain in place (no copy of its buffers).
+    @inline(__always)
+    private mutating func feed(_ t: Double, _ a: SIMD3<Double>) {
+        // Give the chain the current speed (refreshed every 100 ms: fixes come at ~1 Hz).
+        if t >= chain!.speedValidUntil {
+            chain!.speed = track.speed(at: t, maxAge: config.maxFixAge)
+            chain!.speedValidUntil = t + 100
+        }
+        chain!.process(t, a, into: &unlocated)
+    }
+
+    /// Measures the sample rate from the first samples and designs the filters for it.
+    private mutating func startChain() {
+        var gaps: [Double] = []
+        for i in 1..<max(1, warmup.count) { gaps.append(warmup[i].t - warmup[i - 1].t) }
+        gaps.sort()
+        let median = gaps.isEmpty ? 10 : max(gaps[gaps.count / 2], 1)
+        let rate = min(1_000, max(1, 1_000 / median))
+        stats.rate = rate
+        chain = SignalChain(trip: trip, rate: rate, config: config, first: warmup[0].a)
+        let samples = warmup
+        warmup = []
+        for s in samples { feed(s.t, s.a) }
+    }
+
+    /// Gives events their position once the fix after them is in (or it is clear none will come).
+    private mutating func locatePending(final: Bool) {
+        var kept = 0
+        for i in unlocated.indices {
+            var e = unlocated[i]
+            let when = e.t + config.gpsLag
+            let settled = final || track.isBracketed(when) || newestSample - when > config.maxInterpolationGap
+            guard settled else {
+                unlocated[kept] = e
+                kept += 1
+                continue
+            }
+            if let p = track.locate(when, maxGap: config.maxInterpolationGap) {
+                e.lat = p.lat
+                e.lon = p.lon
+                e.accuracy = p.accuracy
+                e.heading = p.heading
+                if e.speed.isNaN { e.speed = p.speed }
+            } else {
+                stats.unlocatedEvents += 1
+            }
+            stats.events += 1
+            ready.append(e)
+        }
+        unlocated.removeLast(unlocated.count - kept)
+    }
+}
+
+/// Counters of one trip's detection.
+public struct TripStats: Sendable, Equatable {
+    public var samples = 0
+    public var fixes = 0
+    public var events = 0
+    public var unlocatedEvents = 0
+    public var lateSamples = 0
+    public var duplicateSamples = 0
+    /// Measured accelerometer rate, Hz (0 before it is known).
+    public var rate = 0.0
+    public init() {}
+}
+
+/// The filters, orientation and event state of one trip, designed for its sample rate.
+struct SignalChain {
+    let trip: Int
+    let config: DetectorConfig
+    var rate: Double
+    var orientation: Orientation
+    private var filters: Filters
+    /// Current GPS speed (nil: unknown) and until when it holds.
+    var speed: Double?
+    var speedValidUntil = -Double.infinity
+
+    private var lastT: Double
+    private var settleUntil: Double
+    private var noise: OnePole
+    // Rate drift: phones throttle sensors; redesign filters when the real rate moves away.
+    private var driftSum = 0.0
+    private var driftCount = 0
+
+    /// Short history before a trigger, to see how the event began.
+    private var history: RingBuffer<Tick>
+    private var event: [Tick] = []
+    private var eventStart = 0.0
+    private var lastStrong = 0.0
+    private var eventSpeed = 0.0
+    private var threshold = 0.0
+    private var swellThreshold = 0.0
+    private var open = false
+    /// Thresholds scale with the largest value noise reaches in a second of samples (extreme
+    /// value of N Gaussian samples grows like √(2 ln N)), so the false-alarm rate per second is
+    /// the same at 5 Hz and at 400 Hz. 1 at 100 Hz.
+    private var rateScale: Double { SignalChain.rateScale(rate) }
+    static func rateScale(_ rate: Double) -> Double {
+        (2 * Double.log(max(rate, 12))).squareRoot() / (2 * Double.log(100.0)).squareRoot()
+    }
+
+    struct Tick {
+        var t: Double
+        var jolt: Double
+        var swell: Double
+        var lateral: Double
+    }
+
+    struct Filters {
+        var jolt1: Biquad, jolt2: Biquad
+        var swellHigh: Biquad, swellLow: Biquad
+        var hx: Biquad, hy: Biquad, hz: Biquad
+
+        init(rate: Double, config: DetectorConfig) {
+            let jc = min(config.joltCutoff, 0.3 * rate)
+            jolt1 = .highPass(cutoff: jc, rate: rate, q: 0.5412)
+            jolt2 = .highPass(cutoff: jc, rate: rate, q: 1.3066)
+            swellHigh = .highPass(cutoff: config.swellLow, rate: rate)
+            swellLow = .lowPass(cutoff: min(config.swellHigh, 0.4 * rate), rate: rate)
+            hx = .highPass(cutoff: jc, rate: rate)
+            hy = .highPass(cutoff: jc, rate: rate)
+            hz = .highPass(cutoff: jc, rate: rate)
+        }
+    }
+
+    init(trip: Int, rate: Double, config: DetectorConfig, first: SIMD3<Double>) {
+        self.trip = trip
+        self.config = config
+        self.rate = rate
+        orientation = Orientation(rate: rate, first: first)
+        filters = Filters(rate: rate, config: config)
+        noise = OnePole(tau: 4, rate: rate, initial: 0.04)
+        lastT = -Double.infinity
+        settleUntil = -Double.infinity
+        history = RingBuffer(capacity: max(4, Int((0.35 * rate).rounded(.up)) + 1), filler: Tick(t: 0, jolt: 0, swell: 0, lateral: 0))
+        event.reserveCapacity(Int(3 * rate) + 8)
+    }
+
+    @inline(__always)
+    mutating func process(_ t: Double, _ a: SIMD3<Double>, into events: inout [BumpEvent]) {
+        let dt = t - lastT
+        lastT = t
+        let nominal = 1_000 / rate
+        if dt > max(5 * nominal, 500) {
+            // A gap (sensor paused, file spliced): start the filters afresh and let them settle.
+            closeEvent(into: &events)
+            filters = Filters(rate: rate, config: config)
+            history.removeAll()
+            settleUntil = t + 1_500
+        } else if dt < 3 * nominal {
+            driftSum += dt
+            driftCount += 1
+            if driftCount == 2_048 {
+                let measured = 1_000 / (driftSum / Double(driftCount))
+                if abs(measured / rate - 1) > 0.25 {
+                    rate = measured
+                    filters = Filters(rate: rate, config: config)
+                    settleUntil = t + 1_500
+                }
+                driftSum = 0
+                driftCount = 0
+            }
+        }
+        if settleUntil == -Double.infinity { settleUntil = t + 1_500 }
+
+        let (vertical, horizontal) = orientation.split(a)
+        let jolt = filters.jolt2.step(filters.jolt1.step(vertical))
+        let swell = filters.swellLow.step(filters.swellHigh.step(vertical))
+        let h = SIMD3(filters.hx.step(horizontal.x), filters.hy.step(horizontal.y), filters.hz.step(horizontal.z))
+        let lateral: Double
+        if let l = orientation.lateral { lateral = abs((h * l).sum()) } else { lateral = (h * h).sum().squareRoot() }
+        let tick = Tick(t: t, jolt: jolt, swell: swell, lateral: lateral)
+
+        let v = speed ?? 0
+        let moving = speed != nil && v >= config.minSpeed && t >= settleUntil
+        if open {
+            event.append(tick)
+            if abs(jolt) > 0.5 * threshold || abs(swell) > 0.5 * swellThreshold { lastStrong = t }
+            // Quiet for long enough that the rear axle has passed too, or too long an event.
+            let quiet = min(1_000, max(250, 3_200 / max(eventSpeed, 1)))
+            if t - lastStrong > quiet || t - eventStart > 3_000 { closeEvent(into: &events) }
+            return
+        }
+        let floor = noise.value.squareRoot()
+        threshold = rateScale * max(config.minJolt + config.joltPerSpeed * v, config.noiseFactor * floor)
+        swellThreshold = max(config.minSwell, config.noiseFactor * floor)
+        if moving && (abs(jolt) > threshold || abs(swell) > swellThreshold) {
+            open = true
+            eventStart = t
+            lastStrong = t
+            eventSpeed = v
+            event.removeAll(keepingCapacity: true)
+            event.append(tick)
+            return
+        }
+        history.append(tick)
+        // The noise floor learns only from ordinary driving, clipped so one bump cannot lift it.
+        if moving { _ = noise.step(min(jolt * jolt, 9 * noise.value + 0.01)) }
+    }
+
+    /// Turns the open event, if any, into a BumpEvent (without position yet).
+    mutating func closeEvent(into events: inout [BumpEvent]) {
+        guard open else { return }
+        open = false
+        defer { history.removeAll() }
+        var e = BumpEvent(trip: trip, t: eventStart, speed: eventSpeed)
+        e.lateralKnown = orientation.lateral != nil
+        var peak = 0.0, up = 0.0, down = 0.0, swell = 0.0, lateral = 0.0
+        var firstStrong = eventStart, lastStrongT = eventStart
+        for k in event {
+            peak = max(peak, abs(k.jolt))
+            up = max(up, k.jolt)
+            down = min(down, k.jolt)
+            swell = max(swell, abs(k.swell))
+            lateral = max(lateral, k.lateral)
+        }
+        for k in event where abs(k.jolt) > 0.5 * threshold || abs(k.swell) > 0.5 * swellThreshold {
+            if k.t < firstStrong { firstStrong = k.t }
+            lastStrongT = k.t
+        }
+        e.peak = peak
+        e.peakUp = up
+        e.peakDown = down
+        e.swell = swell
+        e.duration = (lastStrongT - firstStrong) / 1_000
+        e.lateralRatio = peak > 0 ? lateral / peak : 0
+        // Signature: the sign of the first strong excursion, looking back into the history too.
+        // Swell-dominated events (humps) are judged on the heave, jolts on the jolt band.
+        let useSwell = swell > peak
+        let bar = 0.2 * (useSwell ? swell : peak)
+        var sign = 0.0
+        for k in history where sign == 0 {
+            let x = useSwell ? k.swell : k.jolt
+            if abs(x) > bar { sign = x }
+        }
+        for k in event where sign == 0 {
+            let x = useSwell ? k.swell : k.jolt
+            if abs(x) > bar { sign = x }
+        }
+        e.signature = sign < 0 ? .dipFirst : .riseFirst
+        // Distinct jolts: local maxima of |jolt| above 45 % of the peak, at least 50 ms apart.
+        var peaks: [Double] = []
+        var i = 1
+        while i + 1 < event.count {
+            let x = abs(event[i].jolt)
+            if x >= 0.45 * peak && x >= abs(event[i - 1].jolt) && x >= abs(event[i + 1].jolt) {
+                if let last = peaks.last, event[i].t - last < 50 {
+                    // keep the first of a close pair
+                } else if peaks.count < 8 {
+                    peaks.append(event[i].t)
+                }
+            }
+            i += 1
+        }
+        e.jolts = max(1, peaks.count)
+        if peaks.count >= 2 { e.joltSpacing = (peaks[1] - peaks[0]) / 1_000 * eventSpeed }
+        // Length of the heave along the road: time |swell| stays above 30 % of its peak.
+        var above = 0
+        for k in event where abs(k.swell) > 0.3 * swell { above += 1 }
+        e.wavelength = Double(above) / rate * eventSpeed
+        (e.kind, e.confidence) = EventClassifier.classify(e)
+        events.append(e)
+    }
+}
+
+/// A fixed-capacity ring of the most recent values, iterated oldest first.
+struct RingBuffer<Element>: Sequence {
+    private var storage: [Element]
+    private var start = 0
+    private(set) var count = 0
+
+    init(capacity: Int, filler: Element) {
+        storage = Array(repeating: filler, count: capacity)
+    }
+
+    @inline(__always)
+    mutating func append(_ x: Element) {
+        let capacity = storage.count
+        if count < capacity {
+            storage[(start + count) % capacity] = x
+            count += 1
+        } else {
+            storage[start] = x
+            start = (start + 1) % capacity
+        }
+    }
+
+    mutating func removeAll() {
+        start = 0
+        count = 0
+    }
+
+    func makeIterator() -> AnyIterator<Element> {
+        var i = 0
+        return AnyIterator {
+            guard i < count else { return nil }
+            defer { i += 1 }
+            return storage[(start + i) % storage.count]
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// Puts nearly-sorted timestamped items back in order within a holdback window.
+///
+/// Phones deliver samples with jitter, duplicates and the odd late batch. Items are released
+/// once the newest time has moved `holdback` past them; an item older than what was already
+/// released cannot be placed and is counted as late. Equal timestamps keep the first item.
+/// Sorted input costs one append and one removal per item.
+public struct ReorderBuffer<Element> {
+    private var items: [(t: Double, value: Element)] = []
+    private var head = 0
+    private let holdback: Double
+    /// Time of the last released item.
+    public private(set) var releasedUntil = -Double.infinity
+    public private(set) var late = 0
+    public private(set) var duplicates = 0
+
+    /// `holdback` in the same unit as the timestamps.
+    public init(holdback: Double) {
+        self.holdback = holdback
+        items.reserveCapacity(256)
+    }
+
+    public var isEmpty: Bool { head == items.count }
+
+    /// Adds an item; returns false when it was dropped (late or duplicate).
+    @discardableResult
+    public mutating func insert(_ t: Double, _ value: Element) -> Bool {
+        if t <= releasedUntil {
+            if t == releasedUntil { duplicates += 1 } else { late += 1 }
+            return false
+        }
+        var i = items.count
+        while i > head && items[i - 1].t > t { i -= 1 }
+        if i > head && items[i - 1].t == t {
+            duplicates += 1
+            return false
+        }
+        if i == items.count { items.append((t, value)) } else { items.insert((t, value), at: i) }
+        return true
+    }
+
+    /// The oldest item once it is at least `holdback` older than the newest one, else nil.
+    @inline(__always)
+    public mutating func popReady() -> (t: Double, value: Element)? {
+        guard head < items.count, items[head].t <= items[items.count - 1].t - holdback else { return nil }
+        return pop()
+    }
+
+    /// The oldest item whatever its age (end of input), or nil when empty.
+    public mutating func popAny() -> (t: Double, value: Element)? {
+        head < items.count ? pop() : nil
+    }
+
+    @inline(__always)
+    private mutating func pop() -> (t: Double, value: Element) {
+        let item = items[head]
+        head += 1
+        releasedUntil = item.t
+        compact()
+        return item
+    }
+
+    @inline(__always)
+    private mutating func compact() {
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+    }
+}

@@ -1,0 +1,322 @@
+import BumpCore
+import GRDB
+
+/// The streetbump store: one SQLite file (WAL) holding trips, events, coverage, clusters and
+/// known features. Raw samples are never stored.
+///
+/// Thread-safe: GRDB's pool serialises writes and lets reads run beside them.
+public final class TraceStore: Sendable {
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError(path: path, message: "cannot open the store: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: trips, events, coverage, clusters, known features") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE source (
+                    hash TEXT PRIMARY KEY, path TEXT NOT NULL, bytes INTEGER NOT NULL,
+                    rows INTEGER NOT NULL, rejected_rows INTEGER NOT NULL, ingested_at TEXT NOT NULL);
+                CREATE TABLE trip (
+                    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, device TEXT,
+                    source_hash TEXT REFERENCES source(hash) ON DELETE SET NULL,
+                    start_ms REAL NOT NULL, end_ms REAL NOT NULL, samples INTEGER NOT NULL,
+                    fixes INTEGER NOT NULL, rate REAL NOT NULL, events INTEGER NOT NULL,
+                    trimmed_events INTEGER NOT NULL);
+                CREATE TABLE event (
+                    id INTEGER PRIMARY KEY, trip_id INTEGER NOT NULL REFERENCES trip(id) ON DELETE CASCADE,
+                    key INTEGER NOT NULL, t REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+                    x REAL NOT NULL, y REAL NOT NULL, accuracy REAL NOT NULL, speed REAL, heading REAL,
+                    peak REAL NOT NULL, peak_up REAL NOT NULL, peak_down REAL NOT NULL, swell REAL NOT NULL,
+                    duration REAL NOT NULL, lateral_ratio REAL NOT NULL, lateral_known INTEGER NOT NULL,
+                    signature TEXT NOT NULL, jolts INTEGER NOT NULL, jolt_spacing REAL, wavelength REAL,
+                    kind TEXT NOT NULL, confidence REAL NOT NULL,
+                    cluster_id INTEGER REFERENCES cluster(id) ON DELETE SET NULL);
+                CREATE INDEX event_trip ON event(trip_id);
+                CREATE INDEX event_cluster ON event(cluster_id);
+                CREATE TABLE coverage (
+                    cell INTEGER NOT NULL, direction INTEGER NOT NULL,
+                    trip_id INTEGER NOT NULL REFERENCES trip(id) ON DELETE CASCADE,
+                    PRIMARY KEY (cell, direction, trip_id)) WITHOUT ROWID;
+                CREATE INDEX coverage_trip ON coverage(trip_id);
+                CREATE TABLE known_feature (
+                    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
+                    lat REAL NOT NULL, lon REAL NOT NULL, source TEXT NOT NULL, ref TEXT);
+                CREATE TABLE cluster (
+                    id INTEGER PRIMARY KEY, x REAL NOT NULL, y REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+                    class TEXT NOT NULL, confidence REAL NOT NULL, events INTEGER NOT NULL, trips INTEGER NOT NULL,
+                    devices INTEGER NOT NULL, passes INTEGER NOT NULL, hits INTEGER NOT NULL, hit_ratio REAL NOT NULL,
+                    opposite_passes INTEGER NOT NULL, opposite_hits INTEGER NOT NULL, directions TEXT NOT NULL,
+                    severity INTEGER NOT NULL, median_peak REAL NOT NULL, median_lateral_ratio REAL NOT NULL,
+                    dip_share REAL NOT NULL, votes TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'candidate', reasons TEXT NOT NULL,
+                    known_feature_id INTEGER REFERENCES known_feature(id) ON DELETE SET NULL);
+                """)
+        }
+        return m
+    }
+
+    // MARK: Settings
+
+    /// A setting fixed when the store was first used (e.g. the CRS its x/y are in).
+    public func setting(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [key, value])
+        }
+    }
+
+    // MARK: Ingest
+
+    /// The path a file with this content hash was ingested from, if it was.
+    public func ingestedSource(hash: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT path FROM source WHERE hash = ?", arguments: [hash]) }
+    }
+
+    /// Names among `names` that the store already holds.
+    public func existingTrips(_ names: [String]) throws -> Set<String> {
+        guard !names.isEmpty else { return [] }
+        return try pool.read { db in
+            var found = Set<String>()
+            for name in names where try Bool.fetchOne(db, sql: "SELECT 1 FROM trip WHERE name = ?", arguments: [name]) ?? false {
+                found.insert(name)
+            }
+            return found
+        }
+    }
+
+    /// Stores a file's trips in one transaction: all of it or (on any error) none of it.
+    public func ingest(source: SourceRecord?, trips: [TripRecord]) throws {
+        try pool.write { db in
+            if let source {
+                try db.execute(
+                    sql: "INSERT INTO source(hash, path, bytes, rows, rejected_rows, ingested_at) VALUES (?, ?, ?, ?, ?, datetime('now'))",
+                    arguments: [source.hash, source.path, source.bytes, source.rows, source.rejectedRows])
+            }
+            let insertTrip = try db.makeStatement(sql: """
+                INSERT INTO trip(name, device, source_hash, start_ms, end_ms, samples, fixes, rate, events, trimmed_events)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let insertEvent = try db.makeStatement(sql: """
+                INSERT INTO event(trip_id, key, t, lat, lon, x, y, accuracy, speed, heading, peak, peak_up, peak_down,
+                    swell, duration, lateral_ratio, lateral_known, signature, jolts, jolt_spacing, wavelength, kind, confidence)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let insertCell = try db.makeStatement(sql: "INSERT OR IGNORE INTO coverage(cell, direction, trip_id) VALUES (?, ?, ?)")
+            for trip in trips {
+                try insertTrip.execute(arguments: [
+                    trip.name, trip.device, source?.hash, trip.start, trip.end, trip.samples, trip.fixes, trip.rate,
+                    trip.events.count, trip.trimmedEvents,
+                ])
+                let tripID = db.lastInsertedRowID
+                for s in trip.events {
+                    let e = s.event
+                    try insertEvent.execute(arguments: [
+                        tripID, Int64(bitPattern: s.key), e.t, e.lat, e.lon, s.x, s.y, e.accuracy, e.speed.finiteOrNil,
+                        e.heading.finiteOrNil, e.peak, e.peakUp, e.peakDown, e.swell, e.duration, e.lateralRatio,
+                        e.lateralKnown, e.signature.rawValue, e.jolts, e.joltSpacing.finiteOrNil, e.wavelength.finiteOrNil,
+                        e.kind.rawValue, e.confidence,
+                    ])
+                }
+                for c in trip.coverage { try insertCell.execute(arguments: [c.cell, c.direction, tripID]) }
+            }
+        }
+    }
+
+    // MARK: Clustering
+
+    /// Every event with its evidence, for (re)clustering.
+    public func eventPoints() throws -> [EventPoint] {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT e.id, e.x, e.y, e.accuracy, e.key, e.cluster_id, e.trip_id, t.device, e.t, e.heading, e.speed,
+                       e.peak, e.lateral_ratio, e.signature, e.kind, e.confidence
+                FROM event e JOIN trip t ON t.id = e.trip_id
+                """)
+            var out: [EventPoint] = []
+            while let r = try rows.next() {
+                let evidence = EventEvidence(
+                    trip: r[6], device: r[7], t: r[8], heading: r[9] ?? .nan, speed: r[10] ?? .nan, peak: r[11],
+                    lateralRatio: r[12], signature: BumpSignature(rawValue: r[13]) ?? .riseFirst,
+                    kind: BumpKind(rawValue: r[14]) ?? .other, confidence: r[15])
+                out.append(EventPoint(id: r[0], x: r[1], y: r[2], accuracy: r[3], key: UInt64(bitPattern: r[4]), cluster: r[5], evidence: evidence))
+            }
+            return out
+        }
+    }
+
+    /// Per direction bin, the trips whose coverage touches any of `cells`.
+    public func passingTrips(cells: [Int64]) throws -> [Int: Set<Int64>] {
+        try pool.read { db in
+            var out: [Int: Set<Int64>] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT direction, trip_id FROM coverage WHERE cell = ?")
+            for cell in cells {
+                let rows = try Row.fetchCursor(statement, arguments: [cell])
+                while let r = try rows.next() { out[r[0], default: []].insert(r[1]) }
+            }
+            return out
+        }
+    }
+
+    /// States of the current clusters (kept across re-clustering).
+    public func clusterStates() throws -> [Int64: String] {
+        try pool.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, state FROM cluster").map { ($0[0] as Int64, $0[1] as String) })
+        }
+    }
+
+    /// Replaces every cluster and every event's assignment in one transaction.
+    public func replaceClusters(_ clusters: [ClusterRecord], assignments: [(event: Int64, cluster: Int64)]) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE event SET cluster_id = NULL")
+            try db.execute(sql: "DELETE FROM cluster")
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO cluster(id, x, y, lat, lon, class, confidence, events, trips, devices, passes, hits, hit_ratio,
+                    opposite_passes, opposite_hits, directions, severity, median_peak, median_lateral_ratio, dip_share,
+                    votes, first_seen, last_seen, state, reasons, known_feature_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for c in clusters {
+                let s = c.summary
+                let votes = BumpKind.allCases.compactMap { k in s.votes[k].map { "\(k.rawValue)=\(($0 * 1000).rounded() / 1000)" } }.joined(separator: ",")
+                try insert.execute(arguments: [
+                    c.id, c.x, c.y, c.lat, c.lon, c.cls.rawValue, c.confidence, s.events, s.trips, s.devices, s.passes, s.hits,
+                    s.hitRatio, s.oppositePasses, s.oppositeHits, s.directions.map(String.init).joined(separator: ","), s.severity,
+                    s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, votes, s.firstSeen, s.lastSeen,
+                    c.state, c.reasons.joined(separator: "\n"), c.knownFeature,
+                ])
+            }
+            let assign = try db.makeStatement(sql: "UPDATE event SET cluster_id = ? WHERE id = ?")
+            for a in assignments { try assign.execute(arguments: [a.cluster, a.event]) }
+        }
+    }
+
+    // MARK: Reading clusters
+
+    /// Clusters, most confident first, optionally of some classes only.
+    public func clusters(classes: Set<ClusterClass>? = nil) throws -> [ClusterRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cluster ORDER BY confidence DESC, severity DESC, id")
+                .map(Self.cluster(from:))
+                .filter { classes?.contains($0.cls) ?? true }
+        }
+    }
+
+    public func cluster(id: Int64) throws -> ClusterRecord? {
+        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM cluster WHERE id = ?", arguments: [id]).map(Self.cluster(from:)) }
+    }
+
+    /// The events of a cluster with their trip names, oldest first.
+    public func events(ofCluster id: Int64) throws -> [(trip: String, device: String?, event: BumpEvent)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT t.name, t.device, e.* FROM event e JOIN trip t ON t.id = e.trip_id WHERE e.cluster_id = ? ORDER BY e.t
+                """, arguments: [id]).map { r in
+                var e = BumpEvent(trip: 0, t: r["t"])
+                e.lat = r["lat"]
+                e.lon = r["lon"]
+                e.accuracy = r["accuracy"]
+                e.speed = r["speed"] ?? .nan
+                e.heading = r["heading"] ?? .nan
+                e.peak = r["peak"]
+                e.peakUp = r["peak_up"]
+                e.peakDown = r["peak_down"]
+                e.swell = r["swell"]
+                e.duration = r["duration"]
+                e.lateralRatio = r["lateral_ratio"]
+                e.lateralKnown = r["lateral_known"]
+                e.signature = BumpSignature(rawValue: r["signature"]) ?? .riseFirst
+                e.jolts = r["jolts"]
+                e.joltSpacing = r["jolt_spacing"] ?? .nan
+                e.wavelength = r["wavelength"] ?? .nan
+                e.kind = BumpKind(rawValue: r["kind"]) ?? .other
+                e.confidence = r["confidence"]
+                return (r[0], r[1], e)
+            }
+        }
+    }
+
+    private static func cluster(from r: Row) -> ClusterRecord {
+        var s = ClusterSummary()
+        s.events = r["events"]
+        s.trips = r["trips"]
+        s.devices = r["devices"]
+        s.passes = r["passes"]
+        s.hits = r["hits"]
+        s.hitRatio = r["hit_ratio"]
+        s.oppositePasses = r["opposite_passes"]
+        s.oppositeHits = r["opposite_hits"]
+        s.directions = (r["directions"] as String).split(separator: ",").compactMap { Int($0) }
+        s.severity = r["severity"]
+        s.medianPeak = r["median_peak"]
+        s.medianLateralRatio = r["median_lateral_ratio"]
+        s.dipShare = r["dip_share"]
+        for pair in (r["votes"] as String).split(separator: ",") {
+            let kv = pair.split(separator: "=")
+            if kv.count == 2, let k = BumpKind(rawValue: String(kv[0])), let v = Double(kv[1]) { s.votes[k] = v }
+        }
+        s.firstSeen = r["first_seen"]
+        s.lastSeen = r["last_seen"]
+        return ClusterRecord(
+            id: r["id"], x: r["x"], y: r["y"], lat: r["lat"], lon: r["lon"],
+            cls: ClusterClass(rawValue: r["class"]) ?? .noise, confidence: r["confidence"], summary: s,
+            reasons: (r["reasons"] as String).split(separator: "\n").map(String.init), state: r["state"],
+            knownFeature: r["known_feature_id"])
+    }
+
+    // MARK: Known features
+
+    public func addKnownFeatures(_ features: [KnownFeature]) throws -> Int {
+        try pool.write { db in
+            let insert = try db.makeStatement(sql: "INSERT INTO known_feature(kind, x, y, lat, lon, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for f in features { try insert.execute(arguments: [f.kind.rawValue, f.x, f.y, f.lat, f.lon, f.source, f.ref]) }
+            return features.count
+        }
+    }
+
+    public func knownFeatures() throws -> [KnownFeature] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM known_feature ORDER BY id").map { r in
+                KnownFeature(id: r["id"], kind: ClusterClass(rawValue: r["kind"]) ?? .casting, x: r["x"], y: r["y"],
+                             lat: r["lat"], lon: r["lon"], source: r["source"], ref: r["ref"])
+            }
+        }
+    }
+
+    // MARK: Maintenance
+
+    /// Counts for summaries.
+    public func counts() throws -> (trips: Int, events: Int, clusters: Int) {
+        try pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM trip") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM event") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM cluster") ?? 0)
+        }
+    }
+
+    /// SQLite's own consistency check ("ok" when healthy).
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+}
+
+extension Double {
+    var finiteOrNil: Double? { isFinite ? self : nil }
+    var finiteOrZero: Double { isFinite ? self : 0 }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import BumpCore
+
+/// `streetbump detect`: bump events of trace files to stdout.
+struct Detect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Detect bump events in trace files and print them (CSV or JSON lines).",
+        discussion: "A malformed row is reported on stderr and skipped; a file that cannot be read is reported and the others go on (exit status 1 at the end).")
+
+    @Argument(help: "Trace files or folders (canonical CSV or NDJSON; '-' reads stdin).")
+    var paths: [String]
+
+    enum OutputFormat: String, ExpressibleByArgument { case csv, json }
+
+    @Option(help: "Output format: csv or json (one object per line).")
+    var format: OutputFormat = .csv
+
+    @Option(help: "Input format, when the file name does not tell: csv or ndjson.")
+    var input: TraceFormat?
+
+    @Option(help: "Minimum speed in m/s for a bump to count.")
+    var minSpeed: Double?
+
+    @Option(help: "How many row problems to print per file.")
+    var maxIssues = 20
+
+    func run() throws {
+        var config = DetectorConfig()
+        if let minSpeed { config.minSpeed = minSpeed }
+        var out = ByteWriter.standardOutput()
+        var err = ByteWriter.standardError()
+        if format == .csv { try out.write(EventWriter.csvHeader) }
+        var total = ReadStats(), events = 0, failed = 0, files = 0
+        for (path, fromFolder) in try TraceFiles.expand(paths) {
+            if fromFolder && !TraceFiles.looksLikeTrace(path) {
+                try err.write("note: \(path): skipped, not a trace (no t and ax,ay,az or lat,lon columns)\n")
+                continue
+            }
+            files += 1
+            do {
+                let result = try DetectionRun.file(path, format: input, config: config) { event, trip in
+                    switch format {
+                    case .csv: EventWriter.appendCSV(event, trip: trip, to: &out.buffer)
+                    case .json: EventWriter.appendJSON(event, trip: trip, to: &out.buffer)
+                    }
+                    events += 1
+                    try out.flushIfFull()
+                }
+                total.rows += result.stats.rows
+                total.rejectedRows += result.stats.rejectedRows
+                total.bytes += result.stats.bytes
+                for issue in result.issues.prefix(maxIssues) { try err.write("warning: \(issue)\n") }
+                if result.stats.rejectedRows > maxIssues {
+                    try err.write("warning: \(path): \(result.stats.rejectedRows - maxIssues) more rejected rows not shown\n")
+                }
+            } catch {
+                failed += 1
+                try err.write("error: \(error)\n")
+            }
+            try err.flush()
+        }
+        try out.flush()
+        try err.write("\(files) files, \(total.rows) rows, \(total.rejectedRows) rejected, \(events) events\(failed > 0 ? ", \(failed) files failed" : "")\n")
+        try err.flush()
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Error from the file layer, phrased for the person at the terminal.
+struct FileError: Error, CustomStringConvertible {
+    var path: String
+    var message: String
+    var description: String { "\(path): \(message)" }
+
+    static func errno(_ path: String, _ what: String) -> FileError {
+        FileError(path: path, message: "\(what): \(String(cString: strerror(Glibc.errno)))")
+    }
+}
+
+/// Reads a file (or stdin) in fixed-size chunks into one reused buffer: bounded memory for any size.
+struct ChunkedFileReader {
+    let path: String
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var buffer: UnsafeMutableRawBufferPointer
+
+    init(path: String, chunkSize: Int = 1 << 20) throws {
+        self.path = path
+        if path == "-" {
+            fd = 0
+            ownsDescriptor = false
+        } else {
+            fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw FileError.errno(path, "cannot open") }
+            ownsDescriptor = true
+        }
+        buffer = .allocate(byteCount: chunkSize, alignment: 64)
+    }
+
+    /// Calls `body` with each chunk until end of file.
+    mutating func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.errno(path, "read failed")
+            }
+            if n == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+
+    func close() {
+        if ownsDescriptor { _ = Glibc.close(fd) }
+        buffer.deallocate()
+    }
+}
+
+/// Buffered writer to a file or stdout/stderr; flushes when the buffer passes 1 MiB.
+struct ByteWriter {
+    let path: String
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    var buffer: [UInt8] = []
+
+    static func standardOutput() -> ByteWriter { ByteWriter(fd: 1, path: "<stdout>") }
+    static func standardError() -> ByteWriter { ByteWriter(fd: 2, path: "<stderr>") }
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+        ownsDescriptor = false
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// Creates (or truncates) a file.
+    init(creating path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw FileError.errno(path, "cannot create") }
+        ownsDescriptor = true
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    mutating func write(_ s: String) throws {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Flushes when the caller has appended to `buffer` directly.
+    mutating func flushIfFull() throws {
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    mutating func flush() throws {
+        var offset = 0
+        try buffer.withUnsafeBytes { p in
+            while offset < p.count {
+                let n = Glibc.write(fd, p.baseAddress! + offset, p.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileError.errno(path, "write failed")
+                }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    mutating func close() throws {
+        try flush()
+        if ownsDescriptor { _ = Glibc.close(fd) }
+    }
+}
+
+/// Small file-system helpers the commands share.
+enum FileSystem {
+    static func makeDirectory(_ path: String) throws {
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            built += "/" + part
+            if mkdir(built, 0o755) != 0 && errno != EEXIST { throw FileError.errno(built, "cannot create directory") }
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Regular files under `path` (recursively, sorted), or `path` itself when it is a file.
+    static func files(under path: String) throws -> [String] {
+        guard isDirectory(path) else { return [path] }
+        guard let dir = opendir(path) else { throw FileError.errno(path, "cannot open directory") }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name.hasPrefix(".") { continue }
+            let full = path.hasSuffix("/") ? path + name : path + "/" + name
+            out.append(contentsOf: try files(under: full))
+        }
+        return out.sorted()
+    }
+
+    static func writeText(_ text: String, to path: String) throws {
+        var w = try ByteWriter(creating: path)
+        try w.write(text)
+        try w.close()
+    }
+
+    /// File name without directories and without the last extension.
+    static func baseName(_ path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex { return String(name[..<dot]) }
+        return name
+    }
+}

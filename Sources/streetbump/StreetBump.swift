@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The streetbump command line: batch tools and (later) the daemon.
+@main
+struct StreetBump: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streetbump",
+        abstract: "Turns phone accelerometer/GPS recordings from driving into pothole service requests.",
+        discussion: "Formats and contracts: see README.md.",
+        subcommands: [Simulate.self, Detect.self]
+    )
+}

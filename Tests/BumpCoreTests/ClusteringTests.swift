@@ -1,0 +1,65 @@
+import BumpCore
+import Testing
+
+@Suite("Event clustering in projected metres")
+struct ClusteringTests {
+    /// Scattered hits of spots `spacing` metres apart, GPS-like noise.
+    func scatter(spots: [(Double, Double)], perSpot: Int, sigma: Double, seed: UInt64) -> [ClusterPoint] {
+        var rng = SimRandom(seed: seed)
+        var points: [ClusterPoint] = []
+        for (s, spot) in spots.enumerated() {
+            for k in 0..<perSpot {
+                points.append(ClusterPoint(
+                    x: spot.0 + rng.gaussian(0, sigma), y: spot.1 + rng.gaussian(0, sigma),
+                    key: UInt64(s * 10_000 + k)))
+            }
+        }
+        return points
+    }
+
+    func signature(_ clusters: [PointCluster], _ points: [ClusterPoint]) -> [[UInt64]] {
+        clusters.map { $0.members.map { points[$0].key }.sorted() }.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    @Test("potholes 14 m apart stay apart; each one's scatter stays together")
+    func separation() {
+        let spots = (0..<10).map { (Double($0) * 14, 0.0) }
+        let points = scatter(spots: spots, perSpot: 20, sigma: 2.5, seed: 1)
+        let clusters = EventClustering.cluster(points, radius: 8)
+        #expect(clusters.count == 10)
+        for c in clusters {
+            // Every centroid within 2 m of a true spot.
+            #expect(spots.contains { abs($0.0 - c.x) < 2 && abs($0.1 - c.y) < 2 })
+        }
+    }
+
+    @Test("the clusters depend on the set of events, not the order they came in")
+    func orderIndependent() {
+        let spots = (0..<30).map { (Double($0 % 6) * 11, Double($0 / 6) * 9) }
+        let points = scatter(spots: spots, perSpot: 7, sigma: 3, seed: 2)
+        let reference = signature(EventClustering.cluster(points, radius: 8), points)
+        var rng = SimRandom(seed: 3)
+        for _ in 0..<5 {
+            let shuffled = points.shuffled(using: &rng)
+            #expect(signature(EventClustering.cluster(shuffled, radius: 8), shuffled) == reference)
+        }
+    }
+
+    @Test("members lie within the radius of their centroid, strays within 1.5 radii")
+    func radius() {
+        let points = scatter(spots: [(0, 0), (5, 5), (30, 0)], perSpot: 40, sigma: 4, seed: 4)
+        for c in EventClustering.cluster(points, radius: 8) {
+            for m in c.members {
+                let dx = points[m].x - c.x, dy = points[m].y - c.y
+                #expect((dx * dx + dy * dy).squareRoot() <= (c.members.count > 1 ? 12 : 8) + 1e-6)
+            }
+        }
+    }
+
+    @Test("empty and single inputs")
+    func edges() {
+        #expect(EventClustering.cluster([], radius: 8).isEmpty)
+        let one = EventClustering.cluster([ClusterPoint(x: 3, y: 4, key: 1)], radius: 8)
+        #expect(one.count == 1 && one[0].members == [0] && one[0].x == 3 && one[0].y == 4)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// End-to-end tests of the built `streetbump` binary, as a user runs it.
+enum CLI {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: URL {
+        // `swift build --build-tests` builds the executable beside the test bundle.
+        let candidates = [".build/debug/streetbump", ".build/release/streetbump"].map { packageRoot.appendingPathComponent($0) }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory ?? packageRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes before waiting so a full pipe cannot block the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+@Suite("streetbump command line")
+struct CLITests {
+    @Test("detect reports each malformed row with file, line and field, and keeps the rest")
+    func malformedRows() throws {
+        let r = try CLI.run(["detect", "SampleTraces/malformed/bad-rows.csv"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for (line, field) in [(6, "ax"), (10, "ay"), (15, "t"), (20, "lat")] {
+            #expect(r.stderr.contains("bad-rows.csv:\(line): field '\(field)'"), "line \(line) not reported: \(r.stderr)")
+        }
+        #expect(r.stderr.contains("bad-rows.csv:25:"), "\(r.stderr)")
+        #expect(r.stderr.contains("34 rows, 5 rejected"), "\(r.stderr)")
+    }
+
+    @Test("a file that cannot be read does not stop the batch")
+    func badFileDoesNotStopBatch() throws {
+        let r = try CLI.run(["detect", "no-such-file.csv", "SampleTraces/city/trip-0003.csv"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no-such-file.csv"))
+        #expect(r.stdout.split(separator: "\n").count > 1, "events of the good file are still printed")
+    }
+
+    @Test("simulate is deterministic and writes the truth files")
+    func simulateDeterministic() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["a", "b"] {
+            let r = try CLI.run(["simulate", "--out", dir.appendingPathComponent(name).path, "--trips", "2", "--duration", "30", "--seed", "9"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        for file in ["trip-0001.csv", "trip-0002.csv", "truth.csv", "crossings.csv", "trips.csv"] {
+            let a = try Data(contentsOf: dir.appendingPathComponent("a/\(file)"))
+            let b = try Data(contentsOf: dir.appendingPathComponent("b/\(file)"))
+            #expect(a == b, "\(file) differs between two runs with the same seed")
+        }
+        let truth = try String(contentsOf: dir.appendingPathComponent("a/truth.csv"), encoding: .utf8)
+        #expect(truth.hasPrefix("id,kind,lat,lon,severity\n"))
+    }
+
+    @Test("the same trips give the same events as CSV files or as one interleaved NDJSON stream")
+    func csvAndNDJSONAgree() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["--trips", "4", "--duration", "120", "--seed", "21", "--rate", "50"]
+        #expect(try CLI.run(["simulate", "--out", dir.appendingPathComponent("csv").path] + args).status == 0)
+        #expect(try CLI.run(["simulate", "--out", dir.appendingPathComponent("ndjson").path, "--format", "ndjson"] + args).status == 0)
+        let fromCSV = try CLI.run(["detect", dir.appendingPathComponent("csv").path])
+        let fromNDJSON = try CLI.run(["detect", dir.appendingPathComponent("ndjson/trips.ndjson").path])
+        #expect(fromCSV.status == 0 && fromNDJSON.status == 0, "\(fromCSV.stderr)\(fromNDJSON.stderr)")
+        // The folder also holds truth.csv etc., which are not traces: only compare event rows.
+        func events(_ s: String) -> [String] {
+            s.split(separator: "\n").dropFirst().filter { $0.hasPrefix("trip-") }.map(String.init).sorted()
+        }
+        let a = events(fromCSV.stdout), b = events(fromNDJSON.stdout)
+        #expect(!a.isEmpty)
+        #expect(a == b)
+    }
+
+    @Test("json output has one object per event")
+    func jsonOutput() throws {
+        let r = try CLI.run(["detect", "--format", "json", "SampleTraces/city/trip-0003.csv"])
+        #expect(r.status == 0)
+        for line in r.stdout.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["kind"] is String)
+            #expect(object?["t"] is Double || object?["t"] is Int)
+        }
+    }
+}
