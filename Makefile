@@ -25,16 +25,18 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product streetbump
 
-# The main job end to end on the embedded default: simulate a city, detect bumps, summarise.
+# The main job end to end on the embedded default: simulate a city, ingest it (detect, store,
+# cluster, classify), list the top candidates and export them for GIS.
 demo: release
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	$(BIN_RELEASE) simulate --out $(DEMO_DIR)/traces --trips 16 --duration 240 --seed 42
-	$(BIN_RELEASE) detect $(DEMO_DIR)/traces/trip-*.csv > $(DEMO_DIR)/events.csv
-	@echo; echo "events by kind (detect's per-trip guess):"; \
-	  tail -n +2 $(DEMO_DIR)/events.csv | cut -d, -f7 | sort | uniq -c | sort -rn
-	@echo; echo "strongest events:"; \
-	  (head -1 $(DEMO_DIR)/events.csv | cut -d, -f1-8; tail -n +2 $(DEMO_DIR)/events.csv | sort -t, -k6 -gr | head -8 | cut -d, -f1-8) | column -s, -t
-	@echo; echo "traces, truth.csv and events.csv are in $(DEMO_DIR)/"
+	$(BIN_RELEASE) simulate --out $(DEMO_DIR)/traces --trips 200 --duration 300 --seed 42
+	$(BIN_RELEASE) ingest $(DEMO_DIR)/traces --db $(DEMO_DIR)/streetbump.sqlite
+	@echo; echo "top candidates:"; $(BIN_RELEASE) clusters list --db $(DEMO_DIR)/streetbump.sqlite --limit 15
+	@$(BIN_RELEASE) clusters export --db $(DEMO_DIR)/streetbump.sqlite --format geojson --out $(DEMO_DIR)/clusters.geojson
+	@$(BIN_RELEASE) clusters export --db $(DEMO_DIR)/streetbump.sqlite --format csv --out $(DEMO_DIR)/clusters.csv
+	@echo; echo "against the simulated truth:"; \
+	  $(BIN_RELEASE) evaluate --db $(DEMO_DIR)/streetbump.sqlite --truth $(DEMO_DIR)/traces/truth.csv --crossings $(DEMO_DIR)/traces/crossings.csv
+	@echo "exports: $(DEMO_DIR)/clusters.geojson, $(DEMO_DIR)/clusters.csv; details: $(BIN_RELEASE) clusters show ID --db $(DEMO_DIR)/streetbump.sqlite"
 
 test: deps
 	$(SWIFT) build --build-tests

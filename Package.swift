@@ -39,12 +39,19 @@ let package = Package(
             dependencies: ["BumpCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The doors into the store: files, streams and uploads share this pipeline.
+        .target(
+            name: "BumpIngest",
+            dependencies: ["BumpCore", "BumpGeo", "BumpStore"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "streetbump",
             dependencies: [
                 "BumpCore",
                 "BumpGeo",
                 "BumpStore",
+                "BumpIngest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -52,6 +59,7 @@ let package = Package(
         .testTarget(name: "BumpCoreTests", dependencies: ["BumpCore"], swiftSettings: strict),
         .testTarget(name: "BumpGeoTests", dependencies: ["BumpGeo"], swiftSettings: strict),
         .testTarget(name: "BumpStoreTests", dependencies: ["BumpStore"], swiftSettings: strict),
+        .testTarget(name: "BumpIngestTests", dependencies: ["BumpIngest"], swiftSettings: strict),
         .testTarget(name: "StreetbumpCLITests", dependencies: ["BumpCore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

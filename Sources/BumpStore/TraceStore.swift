@@ -60,7 +60,7 @@ public final class TraceStore: Sendable {
                     class TEXT NOT NULL, confidence REAL NOT NULL, events INTEGER NOT NULL, trips INTEGER NOT NULL,
                     devices INTEGER NOT NULL, passes INTEGER NOT NULL, hits INTEGER NOT NULL, hit_ratio REAL NOT NULL,
                     opposite_passes INTEGER NOT NULL, opposite_hits INTEGER NOT NULL, directions TEXT NOT NULL,
-                    severity INTEGER NOT NULL, median_peak REAL NOT NULL, median_lateral_ratio REAL NOT NULL,
+                    severity INTEGER NOT NULL, strength REAL NOT NULL, median_peak REAL NOT NULL, median_lateral_ratio REAL NOT NULL,
                     dip_share REAL NOT NULL, votes TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
                     state TEXT NOT NULL DEFAULT 'candidate', reasons TEXT NOT NULL,
                     known_feature_id INTEGER REFERENCES known_feature(id) ON DELETE SET NULL);
@@ -146,7 +146,7 @@ public final class TraceStore: Sendable {
         try pool.read { db in
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT e.id, e.x, e.y, e.accuracy, e.key, e.cluster_id, e.trip_id, t.device, e.t, e.heading, e.speed,
-                       e.peak, e.lateral_ratio, e.signature, e.kind, e.confidence
+                       e.peak, e.lateral_ratio, e.signature, e.kind, e.confidence, t.rate
                 FROM event e JOIN trip t ON t.id = e.trip_id
                 """)
             var out: [EventPoint] = []
@@ -154,7 +154,7 @@ public final class TraceStore: Sendable {
                 let evidence = EventEvidence(
                     trip: r[6], device: r[7], t: r[8], heading: r[9] ?? .nan, speed: r[10] ?? .nan, peak: r[11],
                     lateralRatio: r[12], signature: BumpSignature(rawValue: r[13]) ?? .riseFirst,
-                    kind: BumpKind(rawValue: r[14]) ?? .other, confidence: r[15])
+                    kind: BumpKind(rawValue: r[14]) ?? .other, confidence: r[15], rate: r[16])
                 out.append(EventPoint(id: r[0], x: r[1], y: r[2], accuracy: r[3], key: UInt64(bitPattern: r[4]), cluster: r[5], evidence: evidence))
             }
             return out
@@ -188,16 +188,16 @@ public final class TraceStore: Sendable {
             try db.execute(sql: "DELETE FROM cluster")
             let insert = try db.makeStatement(sql: """
                 INSERT INTO cluster(id, x, y, lat, lon, class, confidence, events, trips, devices, passes, hits, hit_ratio,
-                    opposite_passes, opposite_hits, directions, severity, median_peak, median_lateral_ratio, dip_share,
+                    opposite_passes, opposite_hits, directions, severity, strength, median_peak, median_lateral_ratio, dip_share,
                     votes, first_seen, last_seen, state, reasons, known_feature_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for c in clusters {
                 let s = c.summary
                 let votes = BumpKind.allCases.compactMap { k in s.votes[k].map { "\(k.rawValue)=\(($0 * 1000).rounded() / 1000)" } }.joined(separator: ",")
                 try insert.execute(arguments: [
                     c.id, c.x, c.y, c.lat, c.lon, c.cls.rawValue, c.confidence, s.events, s.trips, s.devices, s.passes, s.hits,
-                    s.hitRatio, s.oppositePasses, s.oppositeHits, s.directions.map(String.init).joined(separator: ","), s.severity,
+                    s.hitRatio, s.oppositePasses, s.oppositeHits, s.directions.map(String.init).joined(separator: ","), s.severity, s.strength.finiteOrZero,
                     s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, votes, s.firstSeen, s.lastSeen,
                     c.state, c.reasons.joined(separator: "\n"), c.knownFeature,
                 ])
@@ -264,6 +264,7 @@ public final class TraceStore: Sendable {
         s.oppositeHits = r["opposite_hits"]
         s.directions = (r["directions"] as String).split(separator: ",").compactMap { Int($0) }
         s.severity = r["severity"]
+        s.strength = r["strength"]
         s.medianPeak = r["median_peak"]
         s.medianLateralRatio = r["median_lateral_ratio"]
         s.dipShare = r["dip_share"]

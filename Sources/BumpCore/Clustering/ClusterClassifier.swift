@@ -22,9 +22,12 @@ public struct EventEvidence: Sendable, Equatable {
     public var signature: BumpSignature
     public var kind: BumpKind
     public var confidence: Double
+    /// Accelerometer rate of the trip, Hz: peaks from slow phones are unreliable (a 5 Hz phone
+    /// samples a 50 ms strike somewhere along its slope, if at all).
+    public var rate: Double
 
     public init(trip: Int64, device: String?, t: Double, heading: Double, speed: Double, peak: Double,
-                lateralRatio: Double, signature: BumpSignature, kind: BumpKind, confidence: Double) {
+                lateralRatio: Double, signature: BumpSignature, kind: BumpKind, confidence: Double, rate: Double = 100) {
         self.trip = trip
         self.device = device
         self.t = t
@@ -35,7 +38,11 @@ public struct EventEvidence: Sendable, Equatable {
         self.signature = signature
         self.kind = kind
         self.confidence = confidence
+        self.rate = rate
     }
+
+    /// Peak for the speed: how hard the strike was, comparable across speeds.
+    public var strength: Double { peak / (0.8 + 0.12 * max(speed.isNaN ? 8 : speed, 1)) }
 }
 
 /// Eight 45° travel-direction bins (0 = north-bound, 2 = east-bound ...).
@@ -68,8 +75,11 @@ public struct ClusterSummary: Sendable, Equatable {
     public var oppositeHits = 0
     /// Direction bins events came from.
     public var directions: [Int] = []
-    /// 1 (minor) ... 5 (severe), from the median speed-normalised jolt.
+    /// 1 (minor) ... 5 (severe), from `strength`.
     public var severity = 1
+    /// Upper-quartile speed-normalised jolt of the reliable (≥ 20 Hz) events, or of all events
+    /// when no trip sampled that fast: what tells a deep hole from a sunken cover.
+    public var strength = 0.0
     public var medianPeak = 0.0
     public var medianLateralRatio = 0.0
     /// Share of events that dipped first (a wheel dropping into a hole).
@@ -119,19 +129,24 @@ public struct ClusterSummary: Sendable, Equatable {
         s.medianPeak = median(events.map(\.peak))
         s.medianLateralRatio = median(events.map(\.lateralRatio))
         s.dipShare = Double(events.filter { $0.signature == .dipFirst }.count) / Double(events.count)
-        let strength = median(events.map { $0.peak / (0.8 + 0.12 * max($0.speed.isNaN ? 8 : $0.speed, 1)) })
-        s.severity = strength < 1.8 ? 1 : strength < 2.6 ? 2 : strength < 3.6 ? 3 : strength < 5 ? 4 : 5
+        let reliable = events.filter { $0.rate >= 20 }
+        s.strength = quantile((reliable.isEmpty ? events : reliable).map(\.strength), 0.75)
+        s.severity = s.strength < 1.8 ? 1 : s.strength < 2.6 ? 2 : s.strength < 3.6 ? 3 : s.strength < 5 ? 4 : 5
         var votes: [BumpKind: Double] = [:]
-        for e in events { votes[e.kind, default: 0] += max(e.confidence, 0.05) }
+        for e in events { votes[e.kind, default: 0] += max(e.confidence, 0.05) * (e.rate >= 20 ? 1 : 0.3) }
         let total = votes.values.reduce(0, +)
         s.votes = votes.mapValues { $0 / total }
         return s
     }
 
-    static func median(_ xs: [Double]) -> Double {
+    static func median(_ xs: [Double]) -> Double { quantile(xs, 0.5) }
+
+    /// Linear-interpolated quantile of the finite values; NaN when there are none.
+    static func quantile(_ xs: [Double], _ q: Double) -> Double {
         let v = xs.filter { $0.isFinite }.sorted()
         guard !v.isEmpty else { return .nan }
-        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+        let pos = q * Double(v.count - 1), lo = Int(pos.rounded(.down)), hi = min(lo + 1, v.count - 1)
+        return v[lo] + (v[hi] - v[lo]) * (pos - Double(lo))
     }
 }
 
@@ -176,14 +191,17 @@ public enum ClusterClassifier {
         let v = { (k: BumpKind) in s.votes[k] ?? 0 }
         reasons.append("events say: " + BumpKind.allCases.filter { v($0) > 0.05 }.sorted { v($0) > v($1) }.map { "\($0.rawValue) \(percent(v($0)))" }.joined(separator: ", "))
 
+        // One-sided strikes: a deep hole hits hard for the speed, a sunken cover does not.
+        let hard = EventClassifier.ramp(s.strength, 1.7, 2.3)
+        let oneSided = v(.pothole) + v(.casting) + v(.other) * 0.5
         let humpScore = v(.speedHump) + (bothWays ? 0.2 : 0)
         let railScore = v(.railCrossing) + (bothWays && fullWidth ? 0.15 : 0)
-        let potholeScore = v(.pothole) * (bothWays && fullWidth ? 0.3 : 1) + (s.severity >= 3 ? 0.1 : 0)
-        let castingScore = v(.casting) + v(.other) * 0.5
+        let potholeScore = oneSided * hard * (bothWays && fullWidth ? 0.3 : 1)
+        let castingScore = oneSided * (1 - hard)
         let scores: [(ClusterClass, Double)] = [(.speedHump, humpScore), (.railCrossing, railScore), (.pothole, potholeScore), (.casting, castingScore)]
         let ranked = scores.sorted { $0.1 > $1.1 }
         let margin = ranked[0].1 / max(ranked[0].1 + ranked[1].1, 1e-9)
-        reasons.append("severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
+        reasons.append("strength \(decimal(s.strength)) (pothole above ~2), severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
         return ClusterVerdict(cls: ranked[0].0, confidence: belief * margin, reasons: reasons)
     }
 

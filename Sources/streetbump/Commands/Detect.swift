@@ -1,5 +1,6 @@
 import ArgumentParser
 import BumpCore
+import BumpIngest
 
 /// `streetbump detect`: bump events of trace files to stdout.
 struct Detect: ParsableCommand {
@@ -38,14 +39,21 @@ struct Detect: ParsableCommand {
             }
             files += 1
             do {
-                let result = try DetectionRun.file(path, format: input, config: config) { event, trip in
-                    switch format {
-                    case .csv: EventWriter.appendCSV(event, trip: trip, to: &out.buffer)
-                    case .json: EventWriter.appendJSON(event, trip: trip, to: &out.buffer)
+                var detector = TraceDetector(config: config)
+                func emit(_ detector: inout TraceDetector, _ names: [String]) throws {
+                    for event in detector.events {
+                        switch format {
+                        case .csv: EventWriter.appendCSV(event, trip: names[event.trip], to: &out.buffer)
+                        case .json: EventWriter.appendJSON(event, trip: names[event.trip], to: &out.buffer)
+                        }
+                        events += 1
                     }
-                    events += 1
+                    detector.events.removeAll(keepingCapacity: true)
                     try out.flushIfFull()
                 }
+                let result = try TraceFileReader.read(path: path, format: input, into: &detector, afterChunk: emit)
+                detector.finish()
+                try emit(&detector, result.tripNames)
                 total.rows += result.stats.rows
                 total.rejectedRows += result.stats.rejectedRows
                 total.bytes += result.stats.bytes

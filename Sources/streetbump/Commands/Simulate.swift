@@ -1,5 +1,6 @@
 import ArgumentParser
 import BumpCore
+import BumpIngest
 
 /// `streetbump simulate`: a deterministic synthetic city with trips and ground truth.
 struct Simulate: ParsableCommand {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BumpIngest
 
 /// Which files a command given files and folders should read.
 enum TraceFiles {
@@ -32,7 +33,7 @@ enum TraceFiles {
 }
 
 extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> Substring {
+    func trimmingCharacters(in set: String) -> Substring {
         var s = self
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }

@@ -5,10 +5,15 @@ import Darwin
 #endif
 
 /// Error from the file layer, phrased for the person at the terminal.
-struct FileError: Error, CustomStringConvertible {
-    var path: String
-    var message: String
-    var description: String { "\(path): \(message)" }
+public struct FileError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
 
     static func errno(_ path: String, _ what: String) -> FileError {
         FileError(path: path, message: "\(what): \(String(cString: strerror(Glibc.errno)))")
@@ -16,13 +21,14 @@ struct FileError: Error, CustomStringConvertible {
 }
 
 /// Reads a file (or stdin) in fixed-size chunks into one reused buffer: bounded memory for any size.
-struct ChunkedFileReader {
-    let path: String
+public struct ChunkedFileReader {
+    public let path: String
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var buffer: UnsafeMutableRawBufferPointer
 
-    init(path: String, chunkSize: Int = 1 << 20) throws {
+    /// Opens `path` ("-" is stdin).
+    public init(path: String, chunkSize: Int = 1 << 20) throws {
         self.path = path
         if path == "-" {
             fd = 0
@@ -36,7 +42,7 @@ struct ChunkedFileReader {
     }
 
     /// Calls `body` with each chunk until end of file.
-    mutating func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public mutating func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         while true {
             let n = read(fd, buffer.baseAddress, buffer.count)
             if n < 0 {
@@ -48,21 +54,21 @@ struct ChunkedFileReader {
         }
     }
 
-    func close() {
+    public func close() {
         if ownsDescriptor { _ = Glibc.close(fd) }
         buffer.deallocate()
     }
 }
 
 /// Buffered writer to a file or stdout/stderr; flushes when the buffer passes 1 MiB.
-struct ByteWriter {
-    let path: String
+public struct ByteWriter {
+    public let path: String
     private let fd: Int32
     private let ownsDescriptor: Bool
-    var buffer: [UInt8] = []
+    public var buffer: [UInt8] = []
 
-    static func standardOutput() -> ByteWriter { ByteWriter(fd: 1, path: "<stdout>") }
-    static func standardError() -> ByteWriter { ByteWriter(fd: 2, path: "<stderr>") }
+    public static func standardOutput() -> ByteWriter { ByteWriter(fd: 1, path: "<stdout>") }
+    public static func standardError() -> ByteWriter { ByteWriter(fd: 2, path: "<stderr>") }
 
     private init(fd: Int32, path: String) {
         self.fd = fd
@@ -72,7 +78,7 @@ struct ByteWriter {
     }
 
     /// Creates (or truncates) a file.
-    init(creating path: String) throws {
+    public init(creating path: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FileError.errno(path, "cannot create") }
@@ -80,17 +86,17 @@ struct ByteWriter {
         buffer.reserveCapacity(1 << 20)
     }
 
-    mutating func write(_ s: String) throws {
+    public mutating func write(_ s: String) throws {
         buffer.append(contentsOf: s.utf8)
         if buffer.count >= 1 << 20 { try flush() }
     }
 
     /// Flushes when the caller has appended to `buffer` directly.
-    mutating func flushIfFull() throws {
+    public mutating func flushIfFull() throws {
         if buffer.count >= 1 << 20 { try flush() }
     }
 
-    mutating func flush() throws {
+    public mutating func flush() throws {
         var offset = 0
         try buffer.withUnsafeBytes { p in
             while offset < p.count {
@@ -105,15 +111,15 @@ struct ByteWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    mutating func close() throws {
+    public mutating func close() throws {
         try flush()
         if ownsDescriptor { _ = Glibc.close(fd) }
     }
 }
 
 /// Small file-system helpers the commands share.
-enum FileSystem {
-    static func makeDirectory(_ path: String) throws {
+public enum FileSystem {
+    public static func makeDirectory(_ path: String) throws {
         var built = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             built += "/" + part
@@ -121,13 +127,13 @@ enum FileSystem {
         }
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Regular files under `path` (recursively, sorted), or `path` itself when it is a file.
-    static func files(under path: String) throws -> [String] {
+    public static func files(under path: String) throws -> [String] {
         guard isDirectory(path) else { return [path] }
         guard let dir = opendir(path) else { throw FileError.errno(path, "cannot open directory") }
         defer { closedir(dir) }
@@ -143,14 +149,14 @@ enum FileSystem {
         return out.sorted()
     }
 
-    static func writeText(_ text: String, to path: String) throws {
+    public static func writeText(_ text: String, to path: String) throws {
         var w = try ByteWriter(creating: path)
         try w.write(text)
         try w.close()
     }
 
     /// File name without directories and without the last extension.
-    static func baseName(_ path: String) -> String {
+    public static func baseName(_ path: String) -> String {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         if let dot = name.lastIndex(of: "."), dot != name.startIndex { return String(name[..<dot]) }
         return name

@@ -1,0 +1,86 @@
+import BumpCore
+import BumpGeo
+import BumpStore
+
+/// What a re-clustering changed.
+public struct ClusterChanges: Sendable, Equatable {
+    public var total = 0
+    public var created = 0
+    public var updated = 0
+    public var removed = 0
+    public var potholes = 0
+}
+
+/// Re-clusters every stored event and classifies each cluster.
+///
+/// Clusters are a function of the set of events (see `EventClustering`), so the order trips
+/// arrived in does not matter. A cluster keeps its id (and review state) when most of its
+/// events stay together; new groups get new ids.
+public enum ClusterUpdater {
+    public static func update(store: TraceStore, settings: IngestSettings) throws -> ClusterChanges {
+        guard let crs = try store.setting("crs") else { return ClusterChanges() }
+        let transformer = try CRSTransformer(to: crs)
+        let m = transformer.metresPerUnit
+        let points = try store.eventPoints()
+        let clusters = EventClustering.cluster(
+            points.map { ClusterPoint(x: $0.x * m, y: $0.y * m, weight: 1 / max($0.accuracy, 2) / max($0.accuracy, 2), key: $0.key) },
+            radius: settings.radius)
+
+        // Identity: the biggest groups claim first the old id most of their events had.
+        let oldStates = try store.clusterStates()
+        var nextID = (oldStates.keys.max() ?? 0) + 1
+        var taken = Set<Int64>()
+        var ids = [Int64](repeating: 0, count: clusters.count)
+        var changes = ClusterChanges()
+        for c in clusters.indices.sorted(by: { clusters[$0].members.count > clusters[$1].members.count }) {
+            var votes: [Int64: Int] = [:]
+            for m in clusters[c].members { if let old = points[m].cluster { votes[old, default: 0] += 1 } }
+            let best = votes.filter { !taken.contains($0.key) }.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }
+            if let best {
+                ids[c] = best.key
+                taken.insert(best.key)
+                changes.updated += 1
+            } else {
+                ids[c] = nextID
+                nextID += 1
+                changes.created += 1
+            }
+        }
+        changes.removed = oldStates.count - taken.count
+
+        let known = try store.knownFeatures()
+        var records: [ClusterRecord] = []
+        var assignments: [(event: Int64, cluster: Int64)] = []
+        for (c, cluster) in clusters.enumerated() {
+            let evidence = cluster.members.map { points[$0].evidence }
+            let cells = Coverage.cells(aroundX: cluster.x, y: cluster.y, radius: settings.radius)
+            let summary = ClusterSummary.of(events: evidence, passingTrips: try store.passingTrips(cells: cells))
+            let asset = nearestAsset(known, x: cluster.x, y: cluster.y, metresPerUnit: m, within: settings.rules.knownAssetRadius)
+            let verdict = ClusterClassifier.classify(summary, rules: settings.rules, knownAsset: asset.map { ($0.kind, $0.id) })
+            let (x, y) = (cluster.x / m, cluster.y / m)
+            let ll = (try? transformer.inverse(x: x, y: y)) ?? (lon: .nan, lat: .nan)
+            records.append(ClusterRecord(
+                id: ids[c], x: x, y: y, lat: ll.lat, lon: ll.lon, cls: verdict.cls, confidence: verdict.confidence,
+                summary: summary, reasons: verdict.reasons, state: oldStates[ids[c]] ?? "candidate", knownFeature: asset?.id))
+            for mIndex in cluster.members { assignments.append((points[mIndex].id, ids[c])) }
+            if verdict.cls == .pothole { changes.potholes += 1 }
+        }
+        changes.total = records.count
+        try store.replaceClusters(records, assignments: assignments)
+        return changes
+    }
+
+    private static func nearestAsset(_ known: [KnownFeature], x: Double, y: Double, metresPerUnit m: Double, within r: Double) -> KnownFeature? {
+        var best: KnownFeature?
+        var bestD = r * r
+        for f in known {
+            let dx = f.x * m - x, dy = f.y * m - y
+            let d = dx * dx + dy * dy
+            if d <= bestD {
+                best = f
+                bestD = d
+            }
+        }
+        return best
+    }
+}

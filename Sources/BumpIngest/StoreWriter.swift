@@ -1,0 +1,113 @@
+import BumpCore
+import BumpGeo
+import BumpStore
+
+/// The detected content of one input, before it is trimmed, projected and stored.
+public struct DetectedTrace: Sendable {
+    public struct Trip: Sendable {
+        public var name: String
+        public var device: String?
+        public var events: [BumpEvent]
+        public var track: [Fix]
+        public var span: (start: Double, end: Double)
+        public var stats: TripStats
+    }
+
+    public var outcome: ReadOutcome
+    public var trips: [Trip]
+
+    /// Reads and detects one file. Pure computation apart from reading: safe to run in parallel.
+    public static func file(_ path: String, format: TraceFormat? = nil, detector: DetectorConfig) throws -> DetectedTrace {
+        var recorder = TraceRecorder(config: detector)
+        let outcome = try TraceFileReader.read(path: path, format: format, into: &recorder)
+        recorder.finish()
+        let stats = recorder.detector.tripStats
+        let trips = outcome.tripNames.indices.map { i in
+            Trip(name: outcome.tripNames[i], device: outcome.tripDevices[i],
+                 events: i < recorder.events.count ? recorder.events[i] : [],
+                 track: i < recorder.tracks.count ? recorder.tracks[i] : [],
+                 span: i < recorder.spans.count ? recorder.spans[i] : (0, 0),
+                 stats: i < stats.count ? stats[i] : TripStats())
+        }.filter { $0.stats.samples > 0 || $0.stats.fixes > 0 }
+        return DetectedTrace(outcome: outcome, trips: trips)
+    }
+}
+
+/// What storing one input did.
+public struct StoreOutcome: Sendable {
+    public enum Status: Sendable, Equatable {
+        case stored
+        /// The same bytes were ingested before, from this path.
+        case alreadyIngested(String)
+    }
+    public var status: Status
+    public var trips = 0
+    public var events = 0
+    public var trimmedEvents = 0
+    /// Trips whose name the store already held (from another file): not stored again.
+    public var duplicateTrips: [String] = []
+}
+
+/// Writes detected traces into the store, one transaction per input: the serial end of
+/// every door. Owns the store's projection (one PROJ transformer, used from one task).
+public final class StoreWriter {
+    public let store: TraceStore
+    public let settings: IngestSettings
+    private var transformer: CRSTransformer?
+
+    public init(store: TraceStore, settings: IngestSettings) throws {
+        self.store = store
+        self.settings = settings
+        if let stored = try store.setting("crs") {
+            if let wanted = settings.crs, wanted != stored {
+                throw StoreError(path: store.path, message: "the store's coordinates are in \(stored), but \(wanted) was asked for; use a new --db for another CRS")
+            }
+            transformer = try CRSTransformer(to: stored)
+        } else if let wanted = settings.crs {
+            transformer = try CRSTransformer(to: wanted)
+            try store.setSetting("crs", wanted)
+        }
+    }
+
+    /// The store's CRS and its transformer, choosing the UTM zone of `near` on first use.
+    public func projection(near: (lat: Double, lon: Double)?) throws -> CRSTransformer? {
+        if let transformer { return transformer }
+        guard let near else { return nil }
+        let crs = UTM.crs(lon: near.lon, lat: near.lat)
+        let t = try CRSTransformer(to: crs)
+        try store.setSetting("crs", crs)
+        transformer = t
+        return t
+    }
+
+    /// Stores one detected input (all or nothing). Inputs without a content hash (streams)
+    /// pass `rememberSource: false`.
+    public func write(_ trace: DetectedTrace, rememberSource: Bool = true) throws -> StoreOutcome {
+        let hash = trace.outcome.hash
+        if rememberSource, let previous = try store.ingestedSource(hash: hash) {
+            return StoreOutcome(status: .alreadyIngested(previous))
+        }
+        var outcome = StoreOutcome(status: .stored)
+        let existing = try store.existingTrips(trace.trips.map(\.name))
+        outcome.duplicateTrips = trace.trips.map(\.name).filter { existing.contains($0) }
+        let firstFix = trace.trips.lazy.compactMap { $0.track.first }.first.map { ($0.lat, $0.lon) }
+        var records: [TripRecord] = []
+        if let transformer = try projection(near: firstFix) {
+            for trip in trace.trips where !existing.contains(trip.name) {
+                let r = TripBuilder.record(
+                    name: trip.name, device: trip.device, events: trip.events, track: trip.track, span: trip.span,
+                    stats: trip.stats, privacyTrim: settings.privacyTrim, transformer: transformer)
+                outcome.events += r.events.count
+                outcome.trimmedEvents += r.trimmedEvents
+                records.append(r)
+            }
+        }
+        outcome.trips = records.count
+        let source = rememberSource
+            ? SourceRecord(hash: hash, path: trace.outcome.source, bytes: trace.outcome.bytes,
+                           rows: trace.outcome.stats.rows, rejectedRows: trace.outcome.stats.rejectedRows)
+            : nil
+        try store.ingest(source: source, trips: records)
+        return outcome
+    }
+}

@@ -1,0 +1,53 @@
+import BumpCore
+
+/// A row sink that runs detection and also keeps, per trip, what the store needs besides
+/// events: the GPS track (one fix per second at most) and the time span.
+public struct TraceRecorder: TraceRowSink {
+    public var detector: TraceDetector
+    /// Per trip: fixes in arrival order, at most one a second.
+    public private(set) var tracks: [[Fix]] = []
+    public private(set) var spans: [(start: Double, end: Double)] = []
+    /// Per trip: events produced so far.
+    public private(set) var events: [[BumpEvent]] = []
+
+    public init(config: DetectorConfig) {
+        detector = TraceDetector(config: config)
+    }
+
+    @inline(__always)
+    public mutating func accept(_ row: TraceRow, trip: Int) {
+        if trip >= tracks.count { grow(to: trip) }
+        detector.accept(row, trip: trip)
+        if row.t < spans[trip].start { spans[trip].start = row.t }
+        if row.t > spans[trip].end { spans[trip].end = row.t }
+        if row.hasFix {
+            let last = tracks[trip].last
+            if last == nil || abs(row.t - last!.t) >= 1_000 {
+                tracks[trip].append(Fix(t: row.t, lat: row.lat, lon: row.lon, speed: row.speed, accuracy: row.accuracy))
+            }
+        }
+        if !detector.events.isEmpty { takeEvents() }
+    }
+
+    /// Ends all trips.
+    public mutating func finish() {
+        detector.finish()
+        takeEvents()
+    }
+
+    private mutating func takeEvents() {
+        for e in detector.events {
+            if e.trip >= events.count { grow(to: e.trip) }
+            events[e.trip].append(e)
+        }
+        detector.events.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func grow(to trip: Int) {
+        while tracks.count <= trip {
+            tracks.append([])
+            spans.append((.infinity, -.infinity))
+            events.append([])
+        }
+    }
+}

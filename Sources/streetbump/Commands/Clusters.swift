@@ -1,0 +1,126 @@
+import ArgumentParser
+import BumpCore
+import BumpIngest
+import BumpStore
+
+/// `streetbump clusters list|show|export`.
+struct Clusters: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Candidate potholes and other clusters: list, show one with its evidence, export for GIS.",
+        subcommands: [List.self, Show.self, Export.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List clusters, most confident first.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Only this class: pothole, casting, speed_hump, rail_crossing, noise.")
+        var `class`: ClusterClass?
+        @Flag(help: "Include noise clusters.")
+        var all = false
+        @Option(help: "At most this many rows.")
+        var limit = 50
+
+        func run() throws {
+            let rows = try store.open().clusters(classes: `class`.map { [$0] })
+                .filter { all || `class` != nil || $0.cls != .noise }
+            var out = ByteWriter.standardOutput()
+            try out.write(pad(["id", "class", "conf", "lat", "lon", "events", "trips", "passes", "hit", "sev", "state"], [6, 13, 5, 11, 12, 6, 5, 6, 5, 3, 10]))
+            for c in rows.prefix(limit) {
+                let s = c.summary
+                try out.write(pad([
+                    "\(c.id)", c.cls.rawValue, fixed(c.confidence, 2), fixed(c.lat, 6), fixed(c.lon, 6), "\(s.events)",
+                    "\(s.trips)", "\(s.passes)", "\(Int((s.hitRatio * 100).rounded()))%", "\(s.severity)", c.state,
+                ], [6, 13, 5, 11, 12, 6, 5, 6, 5, 3, 10]))
+            }
+            if rows.count > limit { try out.write("… \(rows.count - limit) more (--limit)\n") }
+            try out.flush()
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One cluster: where, what, why, and every event behind it.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Cluster id.")
+        var id: Int64
+
+        func run() throws {
+            let db = try store.open()
+            guard let c = try db.cluster(id: id) else {
+                throw ValidationError("no cluster \(id) in \(store.db); `streetbump clusters list --all` shows them")
+            }
+            let s = c.summary
+            var out = ByteWriter.standardOutput()
+            try out.write("""
+                cluster \(c.id): \(c.cls.rawValue) (confidence \(fixed(c.confidence, 2))), state \(c.state)
+                  at lat \(fixed(c.lat, 7)), lon \(fixed(c.lon, 7)); x \(fixed(c.x, 2)), y \(fixed(c.y, 2)) in \(try db.setting("crs") ?? "?")
+                  \(s.events) events from \(s.trips) trips (\(s.devices) devices); severity \(s.severity) of 5
+                  seen \(Timestamp.iso(s.firstSeen)) … \(Timestamp.iso(s.lastSeen))
+                why:
+
+                """)
+            for r in c.reasons { try out.write("  - \(r)\n") }
+            try out.write("events:\n")
+            try out.write(pad(["trip", "time", "speed", "peak", "lat/vert", "sig", "jolts", "kind"], [14, 24, 6, 6, 8, 4, 5, 13]))
+            for (trip, _, e) in try db.events(ofCluster: id) {
+                try out.write(pad([trip, Timestamp.iso(e.t), fixed(e.speed, 1), fixed(e.peak, 2), fixed(e.lateralRatio, 2),
+                                   e.signature.rawValue, "\(e.jolts)", e.kind.rawValue], [14, 24, 6, 6, 8, 4, 5, 13]))
+            }
+            try out.flush()
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export clusters as GeoJSON (RFC 7946, WGS84 lon/lat; CRS x/y as properties) or CSV.")
+        @OptionGroup var store: StoreOptions
+        enum Format: String, ExpressibleByArgument { case geojson, csv }
+        @Option(help: "geojson or csv.")
+        var format: Format = .geojson
+        @Option(help: "Output file (default: stdout).")
+        var out: String?
+        @Option(help: "Only this class.")
+        var `class`: ClusterClass?
+        @Flag(help: "Include noise clusters.")
+        var all = false
+
+        func run() throws {
+            let db = try store.open()
+            let rows = try db.clusters(classes: `class`.map { [$0] }).filter { all || `class` != nil || $0.cls != .noise }
+            let crs = try db.setting("crs") ?? ""
+            let text = format == .csv ? ClusterExport.csv(rows) : ClusterExport.geoJSON(rows, crs: crs)
+            if let out {
+                try FileSystem.writeText(text, to: out)
+                var err = ByteWriter.standardError()
+                try err.write("\(rows.count) clusters -> \(out)\n")
+                try err.flush()
+            } else {
+                var w = ByteWriter.standardOutput()
+                try w.write(text)
+                try w.flush()
+            }
+        }
+    }
+}
+
+extension ClusterClass: ExpressibleByArgument {}
+
+func fixed(_ v: Double, _ places: Int) -> String {
+    guard v.isFinite else { return "" }
+    var b: [UInt8] = []
+    TraceWriter.appendFixed(v, places: places, to: &b)
+    return String(decoding: b, as: UTF8.self)
+}
+
+/// Left-aligned columns.
+func pad(_ cells: [String], _ widths: [Int]) -> String {
+    var line = ""
+    for (c, w) in zip(cells, widths) { line += c + String(repeating: " ", count: max(1, w - c.count + 1)) }
+    return line.trimmingTrailingSpaces + "\n"
+}
+
+extension String {
+    var trimmingTrailingSpaces: String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,125 @@
+import BumpCore
+import BumpIngest
+import BumpStore
+import Foundation
+import Testing
+
+/// A small simulated city written as CSV files, shared by the ingest tests (made once).
+enum TestCity {
+    struct City: Sendable {
+        let dir: URL
+        let files: [String]
+        let simulation: CitySimulation
+        let crossings: [FeatureCrossing]
+    }
+
+    static let shared: City = {
+        var config = SimulationConfig()
+        config.trips = 36
+        config.duration = 240
+        config.rate = 25
+        config.seed = 777
+        config.city.blocksEast = 4
+        config.city.blocksNorth = 4
+        config.city.potholes = 14
+        config.city.castings = 14
+        config.city.speedHumps = 4
+        config.city.railCrossings = 3
+        let simulation = CitySimulation(config: config)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-city-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var files: [String] = []
+        var crossings: [FeatureCrossing] = []
+        for i in simulation.plans.indices {
+            var sim = simulation.trip(i)
+            var bytes = Array(TraceWriter.csvHeader.utf8)
+            while let row = sim.next() { TraceWriter.appendCSV(row, to: &bytes) }
+            let path = dir.appendingPathComponent("\(sim.plan.name).csv").path
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            files.append(path)
+            crossings += sim.crossings
+        }
+        return City(dir: dir, files: files, simulation: simulation, crossings: crossings)
+    }()
+}
+
+/// Ingests `files` (in that order, in one or more batches) into a fresh store; returns the store.
+func ingest(_ batches: [[String]], settings: IngestSettings = IngestSettings()) throws -> (TraceStore, [StoreOutcome]) {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-\(UUID().uuidString).sqlite").path
+    let store = try TraceStore(path: path)
+    var outcomes: [StoreOutcome] = []
+    for batch in batches {
+        let writer = try StoreWriter(store: store, settings: settings)
+        for f in batch { outcomes.append(try writer.write(try DetectedTrace.file(f, detector: settings.detector))) }
+        _ = try ClusterUpdater.update(store: store, settings: settings)
+    }
+    return (store, outcomes)
+}
+
+/// Clusters reduced to what must not depend on ingest order.
+func fingerprint(_ store: TraceStore) throws -> [String] {
+    try store.clusters().map { "\($0.cls.rawValue) \(Int(($0.x * 100).rounded())) \(Int(($0.y * 100).rounded())) \($0.summary.events) \($0.summary.passes)" }.sorted()
+}
+
+@Suite("Ingest into the store", .serialized)
+struct IngestTests {
+    @Test("ingesting the same file twice changes nothing")
+    func idempotent() throws {
+        let files = Array(TestCity.shared.files.prefix(6))
+        let (store, outcomes) = try ingest([files, files])
+        #expect(outcomes.prefix(6).allSatisfy { $0.status == .stored })
+        #expect(outcomes.suffix(6).allSatisfy { if case .alreadyIngested = $0.status { true } else { false } })
+        let before = try fingerprint(store)
+        _ = try ClusterUpdater.update(store: store, settings: IngestSettings())
+        #expect(try fingerprint(store) == before)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
+    @Test("trip order and splitting into several ingests give the same clusters")
+    func orderIndependent() throws {
+        let files = TestCity.shared.files
+        let (a, _) = try ingest([files])
+        let (b, _) = try ingest([files.reversed()])
+        let (c, _) = try ingest([Array(files.prefix(13)), Array(files.dropFirst(13))])
+        let reference = try fingerprint(a)
+        #expect(!reference.isEmpty)
+        #expect(try fingerprint(b) == reference)
+        #expect(try fingerprint(c) == reference)
+    }
+
+    @Test("nothing is stored within the privacy distance of a trip's start or end")
+    func privacyTrim() throws {
+        let city = TestCity.shared
+        let (store, outcomes) = try ingest([Array(city.files.prefix(10))])
+        #expect(outcomes.reduce(0) { $0 + $1.trimmedEvents } > 0, "the test city should put some events near trip ends")
+        for cluster in try store.clusters() {
+            for (trip, _, e) in try store.events(ofCluster: cluster.id) {
+                let path = city.files.first { $0.hasSuffix("/\(trip).csv") }!
+                let fixes = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
+                    .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                    .filter { $0.count >= 6 && !$0[4].isEmpty }
+                let first = (Double(fixes.first![4])!, Double(fixes.first![5])!), last = (Double(fixes.last![4])!, Double(fixes.last![5])!)
+                #expect(LocalGeodesy.distance(first, (e.lat, e.lon)) > 200)
+                #expect(LocalGeodesy.distance(last, (e.lat, e.lon)) > 200)
+            }
+        }
+    }
+
+    @Test("potholes are found where they are, and confusers are not called potholes")
+    func accuracy() throws {
+        let city = TestCity.shared
+        let (store, _) = try ingest([city.files])
+        let potholes = try store.clusters(classes: [.pothole])
+        let hitBy = Dictionary(grouping: city.crossings.filter(\.hit), by: \.feature).mapValues { Set($0.map(\.trip)).count }
+        let truth = city.simulation.city.features.filter { $0.kind == .pothole && (hitBy[$0.id] ?? 0) >= 2 }
+        let (r, _) = Evaluation.match(predicted: potholes.map { ($0.lat, $0.lon) }, truth: truth.map { ($0.lat, $0.lon) }, radius: 8)
+        #expect(r.meanError <= 2.5, "mean location error \(r.meanError) m")
+        // Full-width confusers are never potholes.
+        let confusers = city.simulation.city.features.filter { $0.kind == .speedHump || $0.kind == .railCrossing }
+        let (c, _) = Evaluation.match(predicted: potholes.map { ($0.lat, $0.lon) }, truth: confusers.map { ($0.lat, $0.lon) }, radius: 8)
+        #expect(c.matched == 0, "\(c.matched) speed humps or rail crossings classed pothole")
+        withKnownIssue("pothole F1 is below the 0.95 goal: cluster evidence and the pothole/casting boundary are not calibrated yet") {
+            #expect(r.f1 >= 0.95, "precision \(r.precision) recall \(r.recall) F1 \(r.f1)")
+        }
+    }
+}
