@@ -8,7 +8,7 @@ public struct ReadOutcome: Sendable {
     public var issues: [RowIssue]
     public var tripNames: [String]
     public var tripDevices: [String?]
-    /// Content hash of the bytes read (see `ContentHash`).
+    /// Content hash of the bytes read (see `ContentHash`); empty when not asked for.
     public var hash: String
     public var bytes: Int
 }
@@ -19,7 +19,7 @@ public enum TraceFileReader {
     /// `afterChunk` runs after every chunk with the sink and the trip names so far, so callers
     /// can hand on events as they become final.
     public static func read<S: TraceRowSink>(
-        path: String, format: TraceFormat?, into sink: inout S,
+        path: String, format: TraceFormat?, into sink: inout S, hashing: Bool = true,
         afterChunk: (inout S, [String]) throws -> Void = { _, _ in }
     ) throws -> ReadOutcome {
         var file = try ChunkedFileReader(path: path)
@@ -29,7 +29,7 @@ public enum TraceFileReader {
         var hash = ContentHash()
         var bytes = 0
         try file.forEachChunk { chunk in
-            hash.update(chunk)
+            if hashing { hash.update(chunk) }
             bytes += chunk.count
             if reader == nil {
                 let f = format ?? TraceFormat.detect(name: path, firstBytes: chunk)
@@ -44,6 +44,6 @@ public enum TraceFileReader {
         try r.finish(into: &sink)
         return ReadOutcome(
             source: source, format: r.format, stats: r.stats, issues: r.issues, tripNames: r.tripNames,
-            tripDevices: r.tripDevices, hash: hash.finalize(), bytes: bytes)
+            tripDevices: r.tripDevices, hash: hashing ? hash.finalize() : "", bytes: bytes)
     }
 }

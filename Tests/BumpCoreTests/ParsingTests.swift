@@ -4,17 +4,6 @@ import Testing
 
 // MARK: - Helpers
 
-/// Deterministic generator so a failure can be reproduced.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D2_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Collects what a reader delivers.
 private struct CollectingSink: TraceRowSink {
@@ -396,7 +385,7 @@ private let fixRow = "1717171717200,,,,42.3601234,-71.0589876,12.34,4.5\n"
     @Test func fastAndGeneralPathsAgreeOnRandomRows() throws {
         // The canonical layout takes a fast path; an extra leading column forces the general
         // one. Both must keep the same rows and blame the same lines and fields.
-        var rng = SplitMix64(state: 7)
+        var rng = SimRandom(seed: 7)
         let values = [
             "1717171717123.5", "0.5", "-9.81", "", "", "", " 3 ", "abc", "1e999", "NaN", "\"2\"", "91", "-181",
             "1.5e3", "42.1", "-71.2", "0", "-0", "12345678901234567890123", ".5", "5.", "+1", "1 2", "\r",

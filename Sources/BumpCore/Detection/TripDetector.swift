@@ -171,7 +171,7 @@ struct SignalChain {
     /// Thresholds scale with the largest value noise reaches in a second of samples (extreme
     /// value of N Gaussian samples grows like √(2 ln N)), so the false-alarm rate per second is
     /// the same at 5 Hz and at 400 Hz. 1 at 100 Hz.
-    private var rateScale: Double { SignalChain.rateScale(rate) }
+    private var rateScale: Double
     static func rateScale(_ rate: Double) -> Double {
         (2 * Double.log(max(rate, 12))).squareRoot() / (2 * Double.log(100.0)).squareRoot()
     }
@@ -180,6 +180,7 @@ struct SignalChain {
         var t: Double
         var jolt: Double
         var swell: Double
+        /// Squared lateral (or whole horizontal) jolt.
         var lateral: Double
     }
 
@@ -206,6 +207,7 @@ struct SignalChain {
         self.rate = rate
         orientation = Orientation(rate: rate, first: first)
         filters = Filters(rate: rate, config: config)
+        rateScale = SignalChain.rateScale(rate)
         noise = OnePole(tau: 4, rate: rate, initial: 0.04)
         lastT = -Double.infinity
         settleUntil = -Double.infinity
@@ -231,6 +233,7 @@ struct SignalChain {
                 let measured = 1_000 / (driftSum / Double(driftCount))
                 if abs(measured / rate - 1) > 0.25 {
                     rate = measured
+                    rateScale = SignalChain.rateScale(rate)
                     filters = Filters(rate: rate, config: config)
                     settleUntil = t + 1_500
                 }
@@ -245,7 +248,13 @@ struct SignalChain {
         let swell = filters.swellLow.step(filters.swellHigh.step(vertical))
         let h = SIMD3(filters.hx.step(horizontal.x), filters.hy.step(horizontal.y), filters.hz.step(horizontal.z))
         let lateral: Double
-        if let l = orientation.lateral { lateral = abs((h * l).sum()) } else { lateral = (h * h).sum().squareRoot() }
+        // Squared, so the hot path needs no square root; rooted once per event.
+        if let l = orientation.lateral {
+            let d = (h * l).sum()
+            lateral = d * d
+        } else {
+            lateral = (h * h).sum()
+        }
         let tick = Tick(t: t, jolt: jolt, swell: swell, lateral: lateral)
 
         let v = speed ?? 0
@@ -258,10 +267,14 @@ struct SignalChain {
             if t - lastStrong > quiet || t - eventStart > 3_000 { closeEvent(into: &events) }
             return
         }
-        let floor = noise.value.squareRoot()
-        threshold = rateScale * max(config.minJolt + config.joltPerSpeed * v, config.noiseFactor * floor)
-        swellThreshold = max(config.minSwell, config.noiseFactor * floor)
-        if moving && (abs(jolt) > threshold || abs(swell) > swellThreshold) {
+        // Compared squared: no square root per sample.
+        let base = config.minJolt + config.joltPerSpeed * v
+        let floor2 = config.noiseFactor * config.noiseFactor * noise.value
+        let threshold2 = rateScale * rateScale * max(base * base, floor2)
+        let swellThreshold2 = max(config.minSwell * config.minSwell, floor2)
+        if moving && (jolt * jolt > threshold2 || swell * swell > swellThreshold2) {
+            threshold = threshold2.squareRoot()
+            swellThreshold = swellThreshold2.squareRoot()
             open = true
             eventStart = t
             lastStrong = t
@@ -289,7 +302,7 @@ struct SignalChain {
             up = max(up, k.jolt)
             down = min(down, k.jolt)
             swell = max(swell, abs(k.swell))
-            lateral = max(lateral, k.lateral)
+            lateral = max(lateral, k.lateral.squareRoot())
         }
         for k in event where abs(k.jolt) > 0.5 * threshold || abs(k.swell) > 0.5 * swellThreshold {
             if k.t < firstStrong { firstStrong = k.t }

@@ -51,7 +51,7 @@ struct Detect: ParsableCommand {
                     detector.events.removeAll(keepingCapacity: true)
                     try out.flushIfFull()
                 }
-                let result = try TraceFileReader.read(path: path, format: input, into: &detector, afterChunk: emit)
+                let result = try TraceFileReader.read(path: path, format: input, into: &detector, hashing: false, afterChunk: emit)
                 detector.finish()
                 try emit(&detector, result.tripNames)
                 total.rows += result.stats.rows
