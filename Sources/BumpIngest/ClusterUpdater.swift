@@ -23,11 +23,18 @@ public enum ClusterUpdater {
         let m = transformer.metresPerUnit
         let points = try store.eventPoints()
         let clusters = EventClustering.cluster(
-            points.map { ClusterPoint(x: $0.x * m, y: $0.y * m, weight: 1 / max($0.accuracy, 2) / max($0.accuracy, 2), key: $0.key) },
+            points.map {
+                // Weight 1/accuracy², accuracy clamped so a wild value cannot zero or swamp it.
+                let a = min(max($0.accuracy.isFinite ? $0.accuracy : 1_000, 2), 1_000)
+                return ClusterPoint(x: $0.x * m, y: $0.y * m, weight: 1 / (a * a), key: $0.key)
+            },
             radius: settings.radius)
 
-        // Identity: the biggest groups claim first the old id most of their events had.
+        // Identity: the biggest groups claim first the old id most of their events had, when
+        // they hold most of the new group or most of the old cluster (else it is new).
         let oldStates = try store.clusterStates()
+        var oldSizes: [Int64: Int] = [:]
+        for p in points { if let c = p.cluster { oldSizes[c, default: 0] += 1 } }
         var nextID = (oldStates.keys.max() ?? 0) + 1
         var taken = Set<Int64>()
         var ids = [Int64](repeating: 0, count: clusters.count)
@@ -35,7 +42,10 @@ public enum ClusterUpdater {
         for c in clusters.indices.sorted(by: { clusters[$0].members.count > clusters[$1].members.count }) {
             var votes: [Int64: Int] = [:]
             for m in clusters[c].members { if let old = points[m].cluster { votes[old, default: 0] += 1 } }
-            let best = votes.filter { !taken.contains($0.key) }.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }
+            let size = clusters[c].members.count
+            let best = votes
+                .filter { !taken.contains($0.key) && ($0.value * 2 > size || $0.value * 2 > oldSizes[$0.key, default: 0]) }
+                .max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }
             if let best {
                 ids[c] = best.key
                 taken.insert(best.key)

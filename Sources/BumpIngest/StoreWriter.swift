@@ -88,12 +88,21 @@ public final class StoreWriter {
             return StoreOutcome(status: .alreadyIngested(previous))
         }
         var outcome = StoreOutcome(status: .stored)
-        let existing = try store.existingTrips(trace.trips.map(\.name))
-        outcome.duplicateTrips = trace.trips.map(\.name).filter { existing.contains($0) }
-        let firstFix = trace.trips.lazy.compactMap { $0.track.first }.first.map { ($0.lat, $0.lon) }
+        // A trip name already stored, or repeated within this input, is stored once only.
+        var seen = try store.existingTrips(trace.trips.map(\.name))
+        var fresh: [DetectedTrace.Trip] = []
+        for trip in trace.trips {
+            if seen.contains(trip.name) { outcome.duplicateTrips.append(trip.name) } else { fresh.append(trip) }
+            seen.insert(trip.name)
+        }
+        let firstFix = fresh.lazy.compactMap { $0.track.first }.first.map { ($0.lat, $0.lon) }
         var records: [TripRecord] = []
-        if let transformer = try projection(near: firstFix) {
-            for trip in trace.trips where !existing.contains(trip.name) {
+        if !fresh.isEmpty {
+            guard let transformer = try projection(near: firstFix) else {
+                // Not remembered as ingested: once the store has a CRS, the same file can go in.
+                throw StoreError(path: trace.outcome.source, message: "no GPS fix anywhere in it, and the store has no CRS yet to place events in; ingest a file with positions first or pass --crs")
+            }
+            for trip in fresh {
                 let r = TripBuilder.record(
                     name: trip.name, device: trip.device, events: trip.events, track: trip.track, span: trip.span,
                     stats: trip.stats, privacyTrim: settings.privacyTrim, transformer: transformer)

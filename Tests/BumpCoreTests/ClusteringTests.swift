@@ -56,6 +56,31 @@ struct ClusteringTests {
         }
     }
 
+    @Test("every point lands in exactly one cluster, whatever the geometry and weights")
+    func robust() {
+        var rng = SimRandom(seed: 9)
+        for round in 0..<30 {
+            let n = 50 + rng.index(400)
+            let spread = rng.uniform(5, 80)
+            let points = (0..<n).map { k in
+                // Lines, clumps and zero weights: the shapes that push seeds around.
+                let onLine = round % 3 == 0
+                return ClusterPoint(
+                    x: onLine ? Double(k) * rng.uniform(0.5, 3) : rng.gaussian(0, spread),
+                    y: onLine ? 0 : rng.gaussian(0, spread / 3),
+                    weight: round % 5 == 0 ? 0 : rng.uniform(0.01, 1), key: UInt64(k))
+            }
+            let clusters = EventClustering.cluster(points, radius: rng.uniform(3, 12))
+            let members = clusters.flatMap(\.members).sorted()
+            #expect(members == Array(points.indices), "round \(round)")
+            // Each centroid is finite and inside its members' bounding box.
+            #expect(clusters.allSatisfy { c in
+                let xs = c.members.map { points[$0].x }, ys = c.members.map { points[$0].y }
+                return c.x >= xs.min()! - 1e-9 && c.x <= xs.max()! + 1e-9 && c.y >= ys.min()! - 1e-9 && c.y <= ys.max()! + 1e-9
+            }, "round \(round)")
+        }
+    }
+
     @Test("empty and single inputs")
     func edges() {
         #expect(EventClustering.cluster([], radius: 8).isEmpty)

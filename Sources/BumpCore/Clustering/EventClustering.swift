@@ -105,6 +105,12 @@ public enum EventClustering {
                 centres.removeLast()
             }
         }
+        // A seed whose mode-seeking walked away leaves its cell's points unclaimed: each such
+        // point starts a cluster of its own (step 4 may attach it to a neighbour).
+        for i in points.indices where owner[i] < 0 {
+            owner[i] = centres.count
+            centres.append((points[i].x, points[i].y))
+        }
         // 3. One refinement: centres become their members' weighted means, and each point
         //    moves to the nearest centre within the radius if that is not its own.
         var groups = group(owner, count: centres.count, points: points)
@@ -161,9 +167,16 @@ public enum EventClustering {
             groups[o].y += points[i].y * points[i].weight
             weights[o] += points[i].weight
         }
-        for g in groups.indices where weights[g] > 0 {
-            groups[g].x /= weights[g]
-            groups[g].y /= weights[g]
+        for g in groups.indices where !groups[g].members.isEmpty {
+            if weights[g] > 0 {
+                groups[g].x /= weights[g]
+                groups[g].y /= weights[g]
+            } else {
+                // All weights zero: the plain mean.
+                let n = Double(groups[g].members.count)
+                groups[g].x = groups[g].members.reduce(0) { $0 + points[$1].x } / n
+                groups[g].y = groups[g].members.reduce(0) { $0 + points[$1].y } / n
+            }
         }
         return groups
     }
@@ -241,6 +254,7 @@ struct CellGrid {
             sy += p.y * p.weight
             sw += p.weight
         }
-        return (sx / sw, sy / sw)
+        // Weights may all be zero (caller's choice): fall back to the cell's centre.
+        return sw > 0 ? (sx / sw, sy / sw) : centre(of: cells[c].key)
     }
 }

@@ -3,9 +3,10 @@
 ///
 /// What the field learned, encoded as evidence:
 /// - full-width features (humps, rails, joints) hit both wheels: little roll, low lateral/vertical;
-/// - a speed hump is a long, rise-first heave (wavelength of metres) taken slowly;
+/// - a speed hump is a long heave (metres along the road) that dominates the jolt;
 /// - a rail crossing is a pair of sharp jolts about one track gauge (1.435 m) apart;
-/// - a pothole is one-sided and dip-first (the wheel drops, then strikes the far edge);
+/// - a pothole is one-sided and strikes hard for the speed (the wheel drops, then hits the
+///   far edge; the dip-first signature is recorded but too phase-sensitive to decide on);
 /// - a sunken casting is one-sided but shallow: a small jolt for the speed.
 public enum EventClassifier {
     /// Kind and confidence (0...1) for an event's features.
