@@ -20,8 +20,20 @@ public enum ClusterUpdater {
     public static func update(store: TraceStore, settings: IngestSettings) throws -> ClusterChanges {
         guard let crs = try store.setting("crs") else { return ClusterChanges() }
         let transformer = try CRSTransformer(to: crs)
+        var changes = ClusterChanges()
+        try store.updateClusters { snapshot in
+            let result = try recluster(snapshot, transformer: transformer, settings: settings)
+            changes = result.changes
+            return (result.clusters, result.assignments)
+        }
+        return changes
+    }
+
+    static func recluster(_ snapshot: TraceStore.ClusterSnapshot, transformer: CRSTransformer, settings: IngestSettings) throws
+        -> (clusters: [ClusterRecord], assignments: [(event: Int64, cluster: Int64)], changes: ClusterChanges)
+    {
         let m = transformer.metresPerUnit
-        let points = try store.eventPoints()
+        let points = snapshot.points
         let clusters = EventClustering.cluster(
             points.map {
                 // Weight 1/accuracy², accuracy clamped so a wild value cannot zero or swamp it.
@@ -32,7 +44,7 @@ public enum ClusterUpdater {
 
         // Identity: the biggest groups claim first the old id most of their events had, when
         // they hold most of the new group or most of the old cluster (else it is new).
-        let oldStates = try store.clusterStates()
+        let oldStates = snapshot.states
         var oldSizes: [Int64: Int] = [:]
         for p in points { if let c = p.cluster { oldSizes[c, default: 0] += 1 } }
         var nextID = (oldStates.keys.max() ?? 0) + 1
@@ -58,14 +70,13 @@ public enum ClusterUpdater {
         }
         changes.removed = oldStates.count - taken.count
 
-        let known = try store.knownFeatures()
         var records: [ClusterRecord] = []
         var assignments: [(event: Int64, cluster: Int64)] = []
         for (c, cluster) in clusters.enumerated() {
             let evidence = cluster.members.map { points[$0].evidence }
             let cells = Coverage.cells(aroundX: cluster.x, y: cluster.y, radius: settings.radius)
-            let summary = ClusterSummary.of(events: evidence, passingTrips: try store.passingTrips(cells: cells))
-            let asset = nearestAsset(known, x: cluster.x, y: cluster.y, metresPerUnit: m, within: settings.rules.knownAssetRadius)
+            let summary = ClusterSummary.of(events: evidence, passingTrips: try snapshot.passingTrips(cells: cells))
+            let asset = nearestAsset(snapshot.known, x: cluster.x, y: cluster.y, metresPerUnit: m, within: settings.rules.knownAssetRadius)
             let verdict = ClusterClassifier.classify(summary, rules: settings.rules, knownAsset: asset.map { ($0.kind, $0.id) })
             let (x, y) = (cluster.x / m, cluster.y / m)
             let ll = (try? transformer.inverse(x: x, y: y)) ?? (lon: .nan, lat: .nan)
@@ -76,8 +87,7 @@ public enum ClusterUpdater {
             if verdict.cls == .pothole { changes.potholes += 1 }
         }
         changes.total = records.count
-        try store.replaceClusters(records, assignments: assignments)
-        return changes
+        return (records, assignments, changes)
     }
 
     private static func nearestAsset(_ known: [KnownFeature], x: Double, y: Double, metresPerUnit m: Double, within r: Double) -> KnownFeature? {

@@ -143,68 +143,91 @@ public final class TraceStore: Sendable {
 
     /// Every event with its evidence, for (re)clustering.
     public func eventPoints() throws -> [EventPoint] {
-        try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT e.id, e.x, e.y, e.accuracy, e.key, e.cluster_id, e.trip_id, t.device, e.t, e.heading, e.speed,
-                       e.peak, e.lateral_ratio, e.signature, e.kind, e.confidence, t.rate
-                FROM event e JOIN trip t ON t.id = e.trip_id
-                """)
-            var out: [EventPoint] = []
-            while let r = try rows.next() {
-                let evidence = EventEvidence(
-                    trip: r[6], device: r[7], t: r[8], heading: r[9] ?? .nan, speed: r[10] ?? .nan, peak: r[11],
-                    lateralRatio: r[12], signature: BumpSignature(rawValue: r[13]) ?? .riseFirst,
-                    kind: BumpKind(rawValue: r[14]) ?? .other, confidence: r[15], rate: r[16])
-                out.append(EventPoint(id: r[0], x: r[1], y: r[2], accuracy: r[3], key: UInt64(bitPattern: r[4]), cluster: r[5], evidence: evidence))
-            }
-            return out
+        try pool.read { db in try Self.eventPoints(db) }
+    }
+
+    static func eventPoints(_ db: Database) throws -> [EventPoint] {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT e.id, e.x, e.y, e.accuracy, e.key, e.cluster_id, e.trip_id, t.device, e.t, e.heading, e.speed,
+                   e.peak, e.lateral_ratio, e.signature, e.kind, e.confidence, t.rate
+            FROM event e JOIN trip t ON t.id = e.trip_id
+            """)
+        var out: [EventPoint] = []
+        while let r = try rows.next() {
+            let evidence = EventEvidence(
+                trip: r[6], device: r[7], t: r[8], heading: r[9] ?? .nan, speed: r[10] ?? .nan, peak: r[11],
+                lateralRatio: r[12], signature: BumpSignature(rawValue: r[13]) ?? .riseFirst,
+                kind: BumpKind(rawValue: r[14]) ?? .other, confidence: r[15], rate: r[16])
+            out.append(EventPoint(id: r[0], x: r[1], y: r[2], accuracy: r[3], key: UInt64(bitPattern: r[4]), cluster: r[5], evidence: evidence))
         }
+        return out
     }
 
     /// Per direction bin, the trips whose coverage touches any of `cells`.
     public func passingTrips(cells: [Int64]) throws -> [Int: Set<Int64>] {
-        try pool.read { db in
-            var out: [Int: Set<Int64>] = [:]
-            let statement = try db.cachedStatement(sql: "SELECT direction, trip_id FROM coverage WHERE cell = ?")
-            for cell in cells {
-                let rows = try Row.fetchCursor(statement, arguments: [cell])
-                while let r = try rows.next() { out[r[0], default: []].insert(r[1]) }
-            }
-            return out
+        try pool.read { db in try Self.passingTrips(db, cells: cells) }
+    }
+
+    static func passingTrips(_ db: Database, cells: [Int64]) throws -> [Int: Set<Int64>] {
+        var out: [Int: Set<Int64>] = [:]
+        let statement = try db.cachedStatement(sql: "SELECT direction, trip_id FROM coverage WHERE cell = ?")
+        for cell in cells {
+            let rows = try Row.fetchCursor(statement, arguments: [cell])
+            while let r = try rows.next() { out[r[0], default: []].insert(r[1]) }
+        }
+        return out
+    }
+
+    /// What re-clustering reads, taken inside the same write transaction that replaces the
+    /// clusters, so a concurrent ingest or review can never be lost in between.
+    public struct ClusterSnapshot {
+        public let points: [EventPoint]
+        /// Review states of the current clusters.
+        public let states: [Int64: String]
+        public let known: [KnownFeature]
+        let db: Database
+
+        /// Per direction bin, the trips whose coverage touches any of `cells`.
+        public func passingTrips(cells: [Int64]) throws -> [Int: Set<Int64>] {
+            try TraceStore.passingTrips(db, cells: cells)
         }
     }
 
-    /// States of the current clusters (kept across re-clustering).
-    public func clusterStates() throws -> [Int64: String] {
-        try pool.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, state FROM cluster").map { ($0[0] as Int64, $0[1] as String) })
+    /// Re-clusters atomically: `compute` sees a snapshot and returns the new clusters and every
+    /// event's assignment, which replace the old ones in the same transaction.
+    public func updateClusters(
+        _ compute: (ClusterSnapshot) throws -> (clusters: [ClusterRecord], assignments: [(event: Int64, cluster: Int64)])
+    ) throws {
+        try pool.write { db in
+            let states = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, state FROM cluster").map { ($0[0] as Int64, $0[1] as String) })
+            let snapshot = ClusterSnapshot(points: try Self.eventPoints(db), states: states, known: try Self.knownFeatures(db), db: db)
+            let (clusters, assignments) = try compute(snapshot)
+            try Self.replaceClusters(db, clusters, assignments: assignments)
         }
     }
 
     /// Replaces every cluster and every event's assignment in one transaction.
-    public func replaceClusters(_ clusters: [ClusterRecord], assignments: [(event: Int64, cluster: Int64)]) throws {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE event SET cluster_id = NULL")
-            try db.execute(sql: "DELETE FROM cluster")
-            let insert = try db.makeStatement(sql: """
-                INSERT INTO cluster(id, x, y, lat, lon, class, confidence, events, trips, devices, passes, hits, hit_ratio,
-                    opposite_passes, opposite_hits, directions, severity, strength, median_peak, median_lateral_ratio, dip_share,
-                    votes, first_seen, last_seen, state, reasons, known_feature_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for c in clusters {
-                let s = c.summary
-                let votes = BumpKind.allCases.compactMap { k in s.votes[k].map { "\(k.rawValue)=\(($0 * 1000).rounded() / 1000)" } }.joined(separator: ",")
-                try insert.execute(arguments: [
-                    c.id, c.x, c.y, c.lat, c.lon, c.cls.rawValue, c.confidence, s.events, s.trips, s.devices, s.passes, s.hits,
-                    s.hitRatio, s.oppositePasses, s.oppositeHits, s.directions.map(String.init).joined(separator: ","), s.severity, s.strength.finiteOrZero,
-                    s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, votes, s.firstSeen, s.lastSeen,
-                    c.state, c.reasons.joined(separator: "\n"), c.knownFeature,
-                ])
-            }
-            let assign = try db.makeStatement(sql: "UPDATE event SET cluster_id = ? WHERE id = ?")
-            for a in assignments { try assign.execute(arguments: [a.cluster, a.event]) }
+    static func replaceClusters(_ db: Database, _ clusters: [ClusterRecord], assignments: [(event: Int64, cluster: Int64)]) throws {
+        try db.execute(sql: "UPDATE event SET cluster_id = NULL")
+        try db.execute(sql: "DELETE FROM cluster")
+        let insert = try db.makeStatement(sql: """
+            INSERT INTO cluster(id, x, y, lat, lon, class, confidence, events, trips, devices, passes, hits, hit_ratio,
+                opposite_passes, opposite_hits, directions, severity, strength, median_peak, median_lateral_ratio, dip_share,
+                votes, first_seen, last_seen, state, reasons, known_feature_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for c in clusters {
+            let s = c.summary
+            let votes = BumpKind.allCases.compactMap { k in s.votes[k].map { "\(k.rawValue)=\(($0 * 1000).rounded() / 1000)" } }.joined(separator: ",")
+            try insert.execute(arguments: [
+                c.id, c.x, c.y, c.lat, c.lon, c.cls.rawValue, c.confidence, s.events, s.trips, s.devices, s.passes, s.hits,
+                s.hitRatio, s.oppositePasses, s.oppositeHits, s.directions.map(String.init).joined(separator: ","), s.severity, s.strength.finiteOrZero,
+                s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, votes, s.firstSeen, s.lastSeen,
+                c.state, c.reasons.joined(separator: "\n"), c.knownFeature,
+            ])
         }
+        let assign = try db.makeStatement(sql: "UPDATE event SET cluster_id = ? WHERE id = ?")
+        for a in assignments { try assign.execute(arguments: [a.cluster, a.event]) }
     }
 
     // MARK: Reading clusters
@@ -292,11 +315,13 @@ public final class TraceStore: Sendable {
     }
 
     public func knownFeatures() throws -> [KnownFeature] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM known_feature ORDER BY id").map { r in
-                KnownFeature(id: r["id"], kind: ClusterClass(rawValue: r["kind"]) ?? .casting, x: r["x"], y: r["y"],
-                             lat: r["lat"], lon: r["lon"], source: r["source"], ref: r["ref"])
-            }
+        try pool.read { db in try Self.knownFeatures(db) }
+    }
+
+    static func knownFeatures(_ db: Database) throws -> [KnownFeature] {
+        try Row.fetchAll(db, sql: "SELECT * FROM known_feature ORDER BY id").map { r in
+            KnownFeature(id: r["id"], kind: ClusterClass(rawValue: r["kind"]) ?? .casting, x: r["x"], y: r["y"],
+                         lat: r["lat"], lon: r["lon"], source: r["source"], ref: r["ref"])
         }
     }
 

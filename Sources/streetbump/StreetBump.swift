@@ -7,6 +7,6 @@ struct StreetBump: AsyncParsableCommand {
         commandName: "streetbump",
         abstract: "Turns phone accelerometer/GPS recordings from driving into pothole service requests.",
         discussion: "Formats and contracts: see README.md.",
-        subcommands: [Simulate.self, Detect.self, Ingest.self, Clusters.self, Evaluate.self]
+        subcommands: [Simulate.self, Detect.self, Ingest.self, Clusters.self, Evaluate.self, KnownFeatures.self]
     )
 }

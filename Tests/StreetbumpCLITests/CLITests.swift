@@ -17,11 +17,12 @@ enum CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory ?? packageRoot
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STREETBUMP_") }.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -106,5 +107,77 @@ struct CLITests {
             #expect(object?["kind"] is String)
             #expect(object?["t"] is Double || object?["t"] is Int)
         }
+    }
+
+    @Test("ingest, then export clusters as RFC 7946 GeoJSON and CSV")
+    func ingestAndExport() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let traces = CLI.packageRoot.appendingPathComponent("SampleTraces/city").path
+        let ingest = try CLI.run(["ingest", traces, "--db", db, "--privacy-trim", "0"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(ingest.stderr.contains("4 files (0 already ingested, 0 failed), 4 trips"), "\(ingest.stderr)")
+        let again = try CLI.run(["ingest", traces, "--db", db, "--privacy-trim", "0"])
+        #expect(again.stderr.contains("4 already ingested"), "\(again.stderr)")
+
+        let geo = try CLI.run(["clusters", "export", "--db", db, "--all"])
+        #expect(geo.status == 0, "\(geo.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(geo.stdout.utf8)) as? [String: Any])
+        #expect(root["type"] as? String == "FeatureCollection")
+        let features = try #require(root["features"] as? [[String: Any]])
+        #expect(!features.isEmpty)
+        for f in features {
+            let g = try #require(f["geometry"] as? [String: Any])
+            let c = try #require(g["coordinates"] as? [Double])
+            // Longitude first (Boston: about -71), then latitude (about 42).
+            #expect(c.count == 2 && (-72 ... -70).contains(c[0]) && (41...43).contains(c[1]))
+            let p = try #require(f["properties"] as? [String: Any])
+            #expect(p["x"] is Double && p["y"] is Double && p["crs"] as? String == "EPSG:32619")
+        }
+        let csv = try CLI.run(["clusters", "export", "--db", db, "--all", "--format", "csv"])
+        #expect(csv.stdout.hasPrefix("id,lat,lon,x,y,class,confidence,events,trips,passes,hit_ratio,severity,state"))
+        #expect(csv.stdout.split(separator: "\n").count == features.count + 1)
+    }
+
+    @Test("settings come from the flag, else the environment, else streetbump.toml")
+    func configurationPrecedence() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = CLI.packageRoot.appendingPathComponent("SampleTraces/city/trip-0003.csv").path
+        try "# test\ndb = \"from-file.sqlite\"\n[ingest]\nprivacy_trim = 0\n".write(to: dir.appendingPathComponent("streetbump.toml"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["ingest", trace], in: dir).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("from-file.sqlite").path))
+        #expect(try CLI.run(["ingest", trace], in: dir, environment: ["STREETBUMP_DB": "from-env.sqlite"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("from-env.sqlite").path))
+        #expect(try CLI.run(["ingest", trace, "--db", "from-flag.sqlite"], in: dir, environment: ["STREETBUMP_DB": "from-env.sqlite"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("from-flag.sqlite").path))
+
+        try "radus = 8\n".write(to: dir.appendingPathComponent("streetbump.toml"), atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["ingest", trace], in: dir)
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("streetbump.toml: line 1: unknown key 'radus'"), "\(bad.stderr)")
+    }
+
+    @Test("known features re-label clusters and are never potholes")
+    func knownFeatures() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        #expect(try CLI.run(["ingest", CLI.packageRoot.appendingPathComponent("SampleTraces/city").path, "--db", db, "--privacy-trim", "0"]).status == 0)
+        let clusters = try CLI.run(["clusters", "export", "--db", db, "--all", "--format", "csv"]).stdout
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        try #require(!clusters.isEmpty)
+        // Declare every cluster's spot a manhole cover.
+        let layer = "kind,lat,lon\n" + clusters.map { "manhole,\($0[1]),\($0[2])" }.joined(separator: "\n") + "\n"
+        let layerPath = dir.appendingPathComponent("covers.csv")
+        try layer.write(to: layerPath, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["known-features", "import", layerPath.path, "--db", db])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("imported \(clusters.count) known features"), "\(r.stderr)")
+        let after = try CLI.run(["clusters", "export", "--db", db, "--all", "--format", "csv"]).stdout
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(after.count == clusters.count)
+        #expect(after.allSatisfy { $0[5] == "casting" && !$0[19].isEmpty }, "every cluster is now a known casting")
     }
 }

@@ -45,7 +45,7 @@ struct Clusters: ParsableCommand {
         func run() throws {
             let db = try store.open()
             guard let c = try db.cluster(id: id) else {
-                throw ValidationError("no cluster \(id) in \(store.db); `streetbump clusters list --all` shows them")
+                throw ValidationError("no cluster \(id) in \(store.path); `streetbump clusters list --all` shows them")
             }
             let s = c.summary
             var out = ByteWriter.standardOutput()

@@ -19,7 +19,7 @@ struct Detect: ParsableCommand {
     @Option(help: "Input format, when the file name does not tell: csv or ndjson.")
     var input: TraceFormat?
 
-    @Option(help: "Minimum speed in m/s for a bump to count.")
+    @Option(help: "Minimum speed in m/s for a bump to count, default 2.5. (min_speed, STREETBUMP_MIN_SPEED)")
     var minSpeed: Double?
 
     @Option(help: "How many row problems to print per file.")
@@ -27,7 +27,7 @@ struct Detect: ParsableCommand {
 
     func run() throws {
         var config = DetectorConfig()
-        if let minSpeed { config.minSpeed = minSpeed }
+        if let speed = try minSpeed ?? Configuration.current.number("min_speed") { config.minSpeed = speed }
         var out = ByteWriter.standardOutput()
         var err = ByteWriter.standardError()
         if format == .csv { try out.write(EventWriter.csvHeader) }

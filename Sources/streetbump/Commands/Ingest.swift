@@ -22,24 +22,22 @@ struct Ingest: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var pipeline: PipelineOptions
 
-    @Option(help: "Files read in parallel.")
-    var jobs = 2
+    @Option(help: "Files read in parallel, default 2. (jobs, STREETBUMP_JOBS)")
+    var jobs: Int?
 
     @Option(help: "How many row problems to print per file.")
     var maxIssues = 10
 
-    func validate() throws {
-        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-    }
-
     func run() async throws {
+        let jobs = try jobs ?? Configuration.current.number("jobs").map { Int($0) } ?? 2
+        if jobs < 1 { throw ValidationError("jobs must be at least 1") }
         var err = ByteWriter.standardError()
         var files: [String] = []
         for (path, fromFolder) in try TraceFiles.expand(paths) {
             if fromFolder && !TraceFiles.looksLikeTrace(path) { continue }
             files.append(path)
         }
-        let settings = pipeline.settings
+        let settings = try pipeline.settings()
         let writer = try StoreWriter(store: try store.open(), settings: settings)
         let progress = Progress(total: files.count)
         var summary = IngestSummary()
@@ -68,7 +66,7 @@ struct Ingest: AsyncParsableCommand {
         }
         progress.finish()
         let changes = try ClusterUpdater.update(store: writer.store, settings: settings)
-        try err.write(summary.text(changes: changes, db: store.db))
+        try err.write(summary.text(changes: changes, db: store.path))
         try err.flush()
         if summary.failed > 0 { throw ExitCode(1) }
     }

@@ -31,12 +31,3 @@ enum TraceFiles {
         return columns.contains("t") && (columns.isSuperset(of: ["ax", "ay", "az"]) || columns.isSuperset(of: ["lat", "lon"]))
     }
 }
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return s
-    }
-}
