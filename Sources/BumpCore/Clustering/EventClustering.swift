@@ -26,8 +26,9 @@ public struct PointCluster: Sendable, Equatable {
 
 /// Density-seeded clustering in projected metres.
 ///
-/// Every point ends up within `radius` of its cluster's centroid (a lone stray may join a
-/// cluster up to 1.5 radii away rather than stand alone). Seeds are taken in order of
+/// Every point ends up within `radius` of its cluster's centroid, except satellites: groups of
+/// one or two hits thrown beyond the radius by GPS error join a bigger cluster up to 1.5 radii
+/// away rather than stand alone. Seeds are taken in order of
 /// local density (densest first), so two potholes 12 m apart stay two clusters while the GPS
 /// scatter of one pothole's hits stays one. The result is a function of the set of points:
 /// ingesting trips in any order, or in several batches, gives the same clusters.
@@ -51,21 +52,22 @@ public enum EventClustering {
         }
         var owner = [Int](repeating: -1, count: points.count)
         var centres: [(x: Double, y: Double)] = []
+        var centresByCell: [Int64: [Int]] = [:]
         let r2 = radius * radius
         for c in order {
             guard grid.cells[c].range.contains(where: { owner[grid.sorted[$0]] < 0 }) else { continue }
-            // Centre: climb to the local mode of the unclaimed points (a few mean-shift steps
-            // with a window of half the radius), so a seed between two potholes moves onto one.
+            // Climb from the cell to the local mode of all points (mean shift, window 0.6 radius):
+            // a seed between two potholes moves onto one, and a seed on the fringe of a spot
+            // already taken climbs back to that spot's centre instead of founding a satellite.
             var (cx, cy) = grid.centre(of: grid.cells[c].key)
             let window2 = 0.36 * r2
-            var found = false
-            for _ in 0..<6 {
+            for _ in 0..<8 {
                 var sx = 0.0, sy = 0.0, sw = 0.0
                 grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
                     for k in grid.cells[n].range {
                         let i = grid.sorted[k]
                         let dx = points[i].x - cx, dy = points[i].y - cy
-                        if owner[i] < 0 && dx * dx + dy * dy <= window2 {
+                        if dx * dx + dy * dy <= window2 {
                             sx += points[i].x * points[i].weight
                             sy += points[i].y * points[i].weight
                             sw += points[i].weight
@@ -73,23 +75,31 @@ public enum EventClustering {
                     }
                 }
                 guard sw > 0 else { break }
-                found = true
                 let nx = sx / sw, ny = sy / sw
                 let moved = (nx - cx) * (nx - cx) + (ny - cy) * (ny - cy)
                 cx = nx
                 cy = ny
                 if moved < 0.01 { break }
             }
-            guard found else {
-                // Nothing within the window of the cell's centre: seed on the cell's own points.
-                (cx, cy) = grid.centroid(of: c, points: points, owner: owner, id: -1)
-                let id = centres.count
-                centres.append((cx, cy))
-                for k in grid.cells[c].range where owner[grid.sorted[k]] < 0 { owner[grid.sorted[k]] = id }
+            // The same mode as an existing centre: that centre takes this cell's unclaimed
+            // points up to 1.5 radii (GPS scatter's fringe). Otherwise a new centre claims
+            // the unclaimed points within the radius.
+            var id = -1, reach2 = r2
+            centresByCell.forEachNeighbour(of: grid.key(cx, cy)) { e in
+                let dx = centres[e].x - cx, dy = centres[e].y - cy
+                if id < 0 && dx * dx + dy * dy <= 0.25 * r2 { id = e }
+            }
+            if id >= 0 {
+                (cx, cy) = centres[id]
+                reach2 = 2.25 * r2
+                for k in grid.cells[c].range {
+                    let i = grid.sorted[k]
+                    let dx = points[i].x - cx, dy = points[i].y - cy
+                    if owner[i] < 0 && dx * dx + dy * dy <= reach2 { owner[i] = id }
+                }
                 continue
             }
-            let id = centres.count
-            centres.append((cx, cy))
+            id = centres.count
             var claimed = 0
             grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
                 for k in grid.cells[n].range {
@@ -101,8 +111,9 @@ public enum EventClustering {
                     }
                 }
             }
-            if claimed == 0 {
-                centres.removeLast()
+            if claimed > 0 {
+                centres.append((cx, cy))
+                centresByCell[grid.key(cx, cy), default: []].append(id)
             }
         }
         // A seed whose mode-seeking walked away leaves its cell's points unclaimed: each such
@@ -112,42 +123,54 @@ public enum EventClustering {
             centres.append((points[i].x, points[i].y))
         }
         // 3. One refinement: centres become their members' weighted means, and each point
-        //    moves to the nearest centre within the radius if that is not its own.
+        //    moves to the nearest centre within the radius if that is not its own. Candidate
+        //    centres are gathered once per cell, not once per point.
         var groups = group(owner, count: centres.count, points: points)
-        let centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
-        for i in points.indices {
-            var best = owner[i]
-            var bestD = distance2(points[i], groups[best])
-            centreGrid.forEachNeighbour(of: centreGrid.key(points[i].x, points[i].y), reach: 2) { n in
-                for k in centreGrid.cells[n].range {
-                    let g = centreGrid.sorted[k]
+        var centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
+        var candidates: [Int] = []
+        for c in grid.cells {
+            candidates.removeAll(keepingCapacity: true)
+            centreGrid.forEachNeighbour(of: c.key, reach: 2) { n in
+                for k in centreGrid.cells[n].range where !groups[centreGrid.sorted[k]].members.isEmpty {
+                    candidates.append(centreGrid.sorted[k])
+                }
+            }
+            for k in c.range {
+                let i = grid.sorted[k]
+                var best = owner[i]
+                var bestD = distance2(points[i], groups[best])
+                for g in candidates {
                     let d = distance2(points[i], groups[g])
                     if d < bestD - 1e-9 || (abs(d - bestD) <= 1e-9 && g < best) {
                         best = g
                         bestD = d
                     }
                 }
+                if bestD <= r2 { owner[i] = best }
             }
-            if bestD <= r2 { owner[i] = best }
         }
-        // 4. A lone stray (GPS error beyond the radius) joins the nearest real cluster within
-        //    1.5 radii rather than standing as a cluster of its own.
+        // 4. Satellites: GPS error throws a few hits of a spot beyond the radius, where they
+        //    would stand as small clusters of their own. A group of at most two hits, or of
+        //    at most a quarter of a neighbour's, joins the nearest such bigger neighbour
+        //    within 1.5 radii.
         groups = group(owner, count: centres.count, points: points)
-        for i in points.indices where groups[owner[i]].members.count == 1 {
+        centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
+        for (g, small) in groups.enumerated() where !small.members.isEmpty {
             var best = -1
             var bestD = 2.25 * r2
-            centreGrid.forEachNeighbour(of: centreGrid.key(points[i].x, points[i].y), reach: 3) { n in
+            centreGrid.forEachNeighbour(of: centreGrid.key(small.x, small.y), reach: 3) { n in
                 for k in centreGrid.cells[n].range {
-                    let g = centreGrid.sorted[k]
-                    guard groups[g].members.count > 1 else { continue }
-                    let d = distance2(points[i], groups[g])
-                    if d < bestD || (d == bestD && g < best) {
-                        best = g
+                    let h = centreGrid.sorted[k]
+                    let size = groups[h].members.count
+                    guard h != g, size >= 3, small.members.count <= max(2, size / 4) else { continue }
+                    let d = distance2(ClusterPoint(x: small.x, y: small.y, key: 0), groups[h])
+                    if d < bestD || (d == bestD && h < best) {
+                        best = h
                         bestD = d
                     }
                 }
             }
-            if best >= 0 { owner[i] = best }
+            if best >= 0 { for i in small.members { owner[i] = best } }
         }
         groups = group(owner, count: centres.count, points: points)
         return groups.filter { !$0.members.isEmpty }
@@ -179,6 +202,19 @@ public enum EventClustering {
             }
         }
         return groups
+    }
+}
+
+extension Dictionary where Key == Int64, Value == [Int] {
+    /// Calls `body` with every index stored in the 5×5 cells around `key` (packed as in CellGrid).
+    @inline(__always)
+    func forEachNeighbour(of key: Int64, _ body: (Int) -> Void) {
+        let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
+        for dx in Int64(-2)...2 {
+            for dy in Int64(-2)...2 {
+                if let list = self[((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)] { for e in list { body(e) } }
+            }
+        }
     }
 }
 
