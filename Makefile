@@ -29,7 +29,7 @@ release: deps
 # cluster, classify), list the top candidates and export them for GIS.
 demo: release
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	$(BIN_RELEASE) simulate --out $(DEMO_DIR)/traces --trips 200 --duration 300 --seed 42
+	$(BIN_RELEASE) simulate --out $(DEMO_DIR)/traces --trips 100 --seed 42
 	$(BIN_RELEASE) ingest $(DEMO_DIR)/traces --db $(DEMO_DIR)/streetbump.sqlite
 	@echo; echo "top candidates:"; $(BIN_RELEASE) clusters list --db $(DEMO_DIR)/streetbump.sqlite --limit 15
 	@$(BIN_RELEASE) clusters export --db $(DEMO_DIR)/streetbump.sqlite --format geojson --out $(DEMO_DIR)/clusters.geojson

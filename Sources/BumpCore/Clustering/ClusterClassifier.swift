@@ -192,7 +192,7 @@ public enum ClusterClassifier {
         reasons.append("events say: " + BumpKind.allCases.filter { v($0) > 0.05 }.sorted { v($0) > v($1) }.map { "\($0.rawValue) \(percent(v($0)))" }.joined(separator: ", "))
 
         // One-sided strikes: a deep hole hits hard for the speed, a sunken cover does not.
-        let hard = EventClassifier.ramp(s.strength, 1.7, 2.3)
+        let hard = EventClassifier.ramp(s.strength, 1.8, 2.4)
         let oneSided = v(.pothole) + v(.casting) + v(.other) * 0.5
         let humpScore = v(.speedHump) + (bothWays ? 0.2 : 0)
         let railScore = v(.railCrossing) + (bothWays && fullWidth ? 0.15 : 0)
@@ -201,7 +201,7 @@ public enum ClusterClassifier {
         let scores: [(ClusterClass, Double)] = [(.speedHump, humpScore), (.railCrossing, railScore), (.pothole, potholeScore), (.casting, castingScore)]
         let ranked = scores.sorted { $0.1 > $1.1 }
         let margin = ranked[0].1 / max(ranked[0].1 + ranked[1].1, 1e-9)
-        reasons.append("strength \(decimal(s.strength)) (pothole above ~2), severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
+        reasons.append("strength \(decimal(s.strength)) (pothole above ~2.1), severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
         return ClusterVerdict(cls: ranked[0].0, confidence: belief * margin, reasons: reasons)
     }
 

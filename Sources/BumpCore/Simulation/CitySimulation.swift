@@ -2,7 +2,7 @@
 public struct SimulationConfig: Sendable {
     public var trips = 12
     /// Seconds per trip.
-    public var duration = 300.0
+    public var duration = 900.0
     /// Accelerometer rate for every trip; nil mixes 5 ... 200 Hz as real fleets do.
     public var rate: Double? = nil
     public var seed: UInt64 = 1

@@ -18,8 +18,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "Number of trips.")
     var trips = 12
 
-    @Option(help: "Seconds per trip.")
-    var duration = 300.0
+    @Option(help: "Seconds per trip (default 15 minutes, a typical urban trip).")
+    var duration = 900.0
 
     @Option(help: "Accelerometer rate in Hz for every trip (5-400); default mixes 5-200 Hz.")
     var rate: Double?
