@@ -15,14 +15,14 @@ enum TestCity {
 
     static let shared: City = {
         var config = SimulationConfig()
-        config.trips = 36
-        config.duration = 240
+        config.trips = 30
+        config.duration = 600
         config.rate = 25
         config.seed = 777
-        config.city.blocksEast = 4
-        config.city.blocksNorth = 4
-        config.city.potholes = 14
-        config.city.castings = 14
+        config.city.blocksEast = 5
+        config.city.blocksNorth = 5
+        config.city.potholes = 18
+        config.city.castings = 18
         config.city.speedHumps = 4
         config.city.railCrossings = 3
         let simulation = CitySimulation(config: config)
@@ -80,7 +80,7 @@ struct IngestTests {
         let files = TestCity.shared.files
         let (a, _) = try ingest([files])
         let (b, _) = try ingest([files.reversed()])
-        let (c, _) = try ingest([Array(files.prefix(13)), Array(files.dropFirst(13))])
+        let (c, _) = try ingest([Array(files.prefix(11)), Array(files.dropFirst(11))])
         let reference = try fingerprint(a)
         #expect(!reference.isEmpty)
         #expect(try fingerprint(b) == reference)
@@ -118,7 +118,7 @@ struct IngestTests {
         let confusers = city.simulation.city.features.filter { $0.kind == .speedHump || $0.kind == .railCrossing }
         let (c, _) = Evaluation.match(predicted: potholes.map { ($0.lat, $0.lon) }, truth: confusers.map { ($0.lat, $0.lon) }, radius: 8)
         #expect(c.matched == 0, "\(c.matched) speed humps or rail crossings classed pothole")
-        withKnownIssue("pothole F1 is below the 0.95 goal: cluster evidence and the pothole/casting boundary are not calibrated yet") {
+        withKnownIssue("pothole F1 is below the 0.95 goal on this 30-trip test city: too few hits per pothole survive privacy trimming") {
             #expect(r.f1 >= 0.95, "precision \(r.precision) recall \(r.recall) F1 \(r.f1)")
         }
     }
