@@ -15,6 +15,9 @@ public final class TraceStore: Sendable {
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
+            // WAL with synchronous=NORMAL cannot corrupt on a crash (a power cut may lose the
+            // last commits, which a re-ingest restores); FULL would fsync every file's commit.
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
         } catch {
