@@ -229,7 +229,7 @@ struct CellGrid {
     /// Point indices ordered by cell.
     let sorted: [Int]
     let cells: [Cell]
-    private let index: [Int64: Int]
+    private let index: CellIndex
 
     init(points: [ClusterPoint], cell: Double) {
         self.cell = cell
@@ -248,9 +248,8 @@ struct CellGrid {
             cells.append(Cell(key: k, range: start..<end, weight: w))
             start = end
         }
-        var index: [Int64: Int] = [:]
-        index.reserveCapacity(cells.count)
-        for (i, c) in cells.enumerated() { index[c.key] = i }
+        var index = CellIndex(capacity: cells.count)
+        for (i, c) in cells.enumerated() { index.insert(c.key, i) }
         self.sorted = sorted
         self.cells = cells
         self.index = index
@@ -270,7 +269,8 @@ struct CellGrid {
         for dx in -reach...reach {
             for dy in -reach...reach {
                 let k = ((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)
-                if let i = index[k] { body(i) }
+                let i = index.find(k)
+                if i >= 0 { body(i) }
             }
         }
     }
@@ -292,5 +292,48 @@ struct CellGrid {
         }
         // Weights may all be zero (caller's choice): fall back to the cell's centre.
         return sw > 0 ? (sx / sw, sy / sw) : centre(of: cells[c].key)
+    }
+}
+
+/// Cell key → cell number, open addressing with a multiplicative hash: the neighbour look-ups
+/// of clustering are its hot path, and the standard Dictionary's seeded SipHash cost half the
+/// time there.
+struct CellIndex {
+    private var keys: [Int64]
+    private var values: [Int32]
+    private let mask: Int
+    private let shift: UInt64
+
+    init(capacity: Int) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        keys = [Int64](repeating: 0, count: size)
+        values = [Int32](repeating: -1, count: size)
+        mask = size - 1
+        shift = UInt64(64 - size.trailingZeroBitCount)
+    }
+
+    @inline(__always)
+    private func slot(_ key: Int64) -> Int {
+        Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    mutating func insert(_ key: Int64, _ value: Int) {
+        var i = slot(key)
+        while values[i] >= 0 && keys[i] != key { i = (i + 1) & mask }
+        keys[i] = key
+        values[i] = Int32(value)
+    }
+
+    /// The value for `key`, or -1.
+    @inline(__always)
+    func find(_ key: Int64) -> Int {
+        var i = slot(key)
+        while true {
+            let v = values[i]
+            if v < 0 { return -1 }
+            if keys[i] == key { return Int(v) }
+            i = (i + 1) & mask
+        }
     }
 }
