@@ -145,10 +145,6 @@ public final class TraceStore: Sendable {
     // MARK: Clustering
 
     /// Every event with its evidence, for (re)clustering.
-    public func eventPoints() throws -> [EventPoint] {
-        try pool.read { db in try Self.eventPoints(db) }
-    }
-
     static func eventPoints(_ db: Database) throws -> [EventPoint] {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT e.id, e.x, e.y, e.accuracy, e.key, e.cluster_id, e.trip_id, t.device, e.t, e.heading, e.speed,
