@@ -52,7 +52,8 @@ struct Clusters: ParsableCommand {
             try out.write("""
                 cluster \(c.id): \(c.cls.rawValue) (confidence \(fixed(c.confidence, 2))), state \(c.state)
                   at lat \(fixed(c.lat, 7)), lon \(fixed(c.lon, 7)); x \(fixed(c.x, 2)), y \(fixed(c.y, 2)) in \(try db.setting("crs") ?? "?")
-                  \(s.events) events from \(s.trips) trips (\(s.devices) devices); severity \(s.severity) of 5
+                  \(s.events) events from \(s.trips) trips (\(s.devices > 0 ? "\(s.devices) devices" : "devices not reported")); severity \(s.severity) of 5
+                  passes: \(s.hits) of \(s.passes) trips hit it in its main direction, \(s.oppositeHits) of \(s.oppositePasses) the other way
                   seen \(Timestamp.iso(s.firstSeen)) … \(Timestamp.iso(s.lastSeen))
                 why:
 
