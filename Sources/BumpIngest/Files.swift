@@ -149,6 +149,15 @@ public enum FileSystem {
         return out.sorted()
     }
 
+    /// The whole file (for small inputs: settings, truth and asset tables).
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        var file = try ChunkedFileReader(path: path)
+        defer { file.close() }
+        var bytes: [UInt8] = []
+        try file.forEachChunk { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
     public static func writeText(_ text: String, to path: String) throws {
         var w = try ByteWriter(creating: path)
         try w.write(text)

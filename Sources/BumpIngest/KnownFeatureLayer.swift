@@ -17,10 +17,7 @@ public enum KnownFeatureLayer {
     /// `crs` member) names a projected CRS; CSV has `lat,lon` or `x,y` (then `crs` is required),
     /// and `kind` unless `defaultKind` is given.
     public static func read(path: String, crs: String?, defaultKind: ClusterClass?) throws -> [Point] {
-        var bytes: [UInt8] = []
-        var file = try ChunkedFileReader(path: path)
-        defer { file.close() }
-        try file.forEachChunk { bytes.append(contentsOf: $0) }
+        let bytes = try FileSystem.readAll(path)
         let text = String(decoding: bytes, as: UTF8.self)
         let trimmed = text.drop { $0.isWhitespace || $0 == "\u{FEFF}" }
         if trimmed.hasPrefix("{") { return try geoJSON(Data(bytes), path: path, crs: crs, defaultKind: defaultKind) }
@@ -72,30 +69,21 @@ public enum KnownFeatureLayer {
     }
 
     static func csv(_ text: String, path: String, crs: String?, defaultKind: ClusterClass?) throws -> [Point] {
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard let first = lines.first else { throw FileError(path: path, message: "empty file") }
-        let header = first.replacingOccurrences(of: "\u{FEFF}", with: "").split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")).lowercased() }
-        func column(_ names: String...) -> Int? { names.lazy.compactMap { header.firstIndex(of: $0) }.first }
-        let kindColumn = column("kind", "class", "type", "asset"), refColumn = column("id", "ref", "asset_id")
-        let projected = column("lat", "latitude") == nil
-        guard let a = projected ? column("x", "easting") : column("lon", "longitude", "lng"),
-              let b = projected ? column("y", "northing") : column("lat", "latitude") else {
-            throw FileError(path: path, message: "needs lat,lon or x,y columns (found: \(header.joined(separator: ", ")))")
+        let table = try CSVTable(text: text, path: path)
+        let kindColumn = table.column("kind", "class", "type", "asset"), refColumn = table.column("id", "ref", "asset_id")
+        let projected = table.column("lat", "latitude") == nil
+        guard let a = projected ? table.column("x", "easting") : table.column("lon", "longitude", "lng"),
+              let b = projected ? table.column("y", "northing") : table.column("lat", "latitude") else {
+            throw FileError(path: path, message: "needs lat,lon or x,y columns (found: \(table.header.joined(separator: ", ")))")
         }
-        if projected && crs == nil { throw FileError(path: path, message: "x,y columns need --crs (e.g. EPSG:2249)") }
-        var raw: [(kind: ClusterClass, a: Double, b: Double, ref: String?)] = []
-        for (n, line) in lines.dropFirst().enumerated() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }
-            guard cells.count > max(a, b), let va = Double(cells[a]), let vb = Double(cells[b]) else {
-                throw FileError(path: path, message: "line \(n + 2): coordinates are not numbers")
-            }
-            let word = kindColumn.flatMap { $0 < cells.count ? cells[$0] : nil }
+        if projected && crs == nil { throw FileError(path: path, message: "x,y columns need --layer-crs (e.g. EPSG:2249)") }
+        return try toWGS84(table.rows.map { row in
+            let word = kindColumn.map { row.cells[$0] }
             guard let kind = word.flatMap(kind(named:)) ?? defaultKind else {
-                throw FileError(path: path, message: "line \(n + 2): cannot tell the kind ('\(word ?? "")'); pass --kind")
+                throw FileError(path: path, message: "line \(row.line): field '\(kindColumn.map { table.header[$0] } ?? "kind")': cannot tell the kind from '\(word ?? "")'; pass --kind")
             }
-            raw.append((kind, va, vb, refColumn.flatMap { $0 < cells.count ? cells[$0] : nil }))
-        }
-        return try toWGS84(raw, crs: projected ? crs : nil, path: path)
+            return (kind, try table.number(row, a), try table.number(row, b), refColumn.map { row.cells[$0] })
+        }, crs: projected ? crs : nil, path: path)
     }
 
     /// (a, b) are lon/lat, or x/y in `crs` when it names a projected CRS.
@@ -103,7 +91,7 @@ public enum KnownFeatureLayer {
         guard let crs, !["EPSG:4326", "OGC:CRS84", "CRS:84"].contains(crs.uppercased()) else {
             return try raw.map { r in
                 guard (-180...180).contains(r.a), (-90...90).contains(r.b) else {
-                    throw FileError(path: path, message: "coordinate \(r.a), \(r.b) is not longitude/latitude; pass --crs for projected data")
+                    throw FileError(path: path, message: "coordinate \(r.a), \(r.b) is not longitude/latitude; pass --layer-crs for projected data")
                 }
                 return Point(kind: r.kind, lat: r.b, lon: r.a, ref: r.ref)
             }

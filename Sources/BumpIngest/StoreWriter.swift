@@ -2,37 +2,6 @@ import BumpCore
 import BumpGeo
 import BumpStore
 
-/// The detected content of one input, before it is trimmed, projected and stored.
-public struct DetectedTrace: Sendable {
-    public struct Trip: Sendable {
-        public var name: String
-        public var device: String?
-        public var events: [BumpEvent]
-        public var track: [Fix]
-        public var span: (start: Double, end: Double)
-        public var stats: TripStats
-    }
-
-    public var outcome: ReadOutcome
-    public var trips: [Trip]
-
-    /// Reads and detects one file. Pure computation apart from reading: safe to run in parallel.
-    public static func file(_ path: String, format: TraceFormat? = nil, detector: DetectorConfig) throws -> DetectedTrace {
-        var recorder = TraceRecorder(config: detector)
-        let outcome = try TraceFileReader.read(path: path, format: format, into: &recorder)
-        recorder.finish()
-        let stats = recorder.detector.tripStats
-        let trips = outcome.tripNames.indices.map { i in
-            Trip(name: outcome.tripNames[i], device: outcome.tripDevices[i],
-                 events: i < recorder.events.count ? recorder.events[i] : [],
-                 track: i < recorder.tracks.count ? recorder.tracks[i] : [],
-                 span: i < recorder.spans.count ? recorder.spans[i] : (0, 0),
-                 stats: i < stats.count ? stats[i] : TripStats())
-        }.filter { $0.stats.samples > 0 || $0.stats.fixes > 0 }
-        return DetectedTrace(outcome: outcome, trips: trips)
-    }
-}
-
 /// What storing one input did.
 public struct StoreOutcome: Sendable {
     public enum Status: Sendable, Equatable {
@@ -44,6 +13,8 @@ public struct StoreOutcome: Sendable {
     public var trips = 0
     public var events = 0
     public var trimmedEvents = 0
+    /// Accelerometer samples of the trips stored.
+    public var samples = 0
     /// Trips whose name the store already held (from another file): not stored again.
     public var duplicateTrips: [String] = []
 }
@@ -107,6 +78,7 @@ public final class StoreWriter {
                     name: trip.name, device: trip.device, events: trip.events, track: trip.track, span: trip.span,
                     stats: trip.stats, privacyTrim: settings.privacyTrim, transformer: transformer)
                 outcome.events += r.events.count
+                outcome.samples += r.samples
                 outcome.trimmedEvents += r.trimmedEvents
                 records.append(r)
             }

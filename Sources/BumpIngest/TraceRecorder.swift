@@ -51,3 +51,34 @@ public struct TraceRecorder: TraceRowSink {
         }
     }
 }
+
+/// The detected content of one input, before it is trimmed, projected and stored.
+public struct DetectedTrace: Sendable {
+    public struct Trip: Sendable {
+        public var name: String
+        public var device: String?
+        public var events: [BumpEvent]
+        public var track: [Fix]
+        public var span: (start: Double, end: Double)
+        public var stats: TripStats
+    }
+
+    public var outcome: ReadOutcome
+    public var trips: [Trip]
+
+    /// Reads and detects one file. Pure computation apart from reading: safe to run in parallel.
+    public static func file(_ path: String, format: TraceFormat? = nil, detector: DetectorConfig) throws -> DetectedTrace {
+        var recorder = TraceRecorder(config: detector)
+        let outcome = try TraceFileReader.read(path: path, format: format, into: &recorder)
+        recorder.finish()
+        let stats = recorder.detector.tripStats
+        let trips = outcome.tripNames.indices.map { i in
+            Trip(name: outcome.tripNames[i], device: outcome.tripDevices[i],
+                 events: i < recorder.events.count ? recorder.events[i] : [],
+                 track: i < recorder.tracks.count ? recorder.tracks[i] : [],
+                 span: i < recorder.spans.count ? recorder.spans[i] : (0, 0),
+                 stats: i < stats.count ? stats[i] : TripStats())
+        }.filter { $0.stats.samples > 0 || $0.stats.fixes > 0 }
+        return DetectedTrace(outcome: outcome, trips: trips)
+    }
+}

@@ -35,19 +35,10 @@ public enum ClusterExport {
     }
 
     /// A CSV cell: empty when unknown.
-    static func cell(_ v: Double, _ places: Int) -> String { v.isFinite ? num(v, places) : "" }
+    static func cell(_ v: Double, _ places: Int) -> String { TraceWriter.fixed(v, places: places) }
 
     /// A JSON number: null when unknown.
-    static func num(_ v: Double, _ places: Int) -> String {
-        guard v.isFinite else { return "null" }
-        var b: [UInt8] = []
-        TraceWriter.appendFixed(v, places: places, to: &b)
-        return String(decoding: b, as: UTF8.self)
-    }
+    static func num(_ v: Double, _ places: Int) -> String { v.isFinite ? TraceWriter.fixed(v, places: places) : "null" }
 
-    static func string(_ s: String) -> String {
-        var b: [UInt8] = []
-        TraceWriter.appendJSONString(s, to: &b)
-        return String(decoding: b, as: UTF8.self)
-    }
+    static func string(_ s: String) -> String { TraceWriter.jsonString(s) }
 }

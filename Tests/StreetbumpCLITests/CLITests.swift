@@ -153,6 +153,10 @@ struct CLITests {
         #expect(try CLI.run(["ingest", trace, "--db", "from-flag.sqlite"], in: dir, environment: ["STREETBUMP_DB": "from-env.sqlite"]).status == 0)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("from-flag.sqlite").path))
 
+        let fromEnv = try CLI.run(["ingest", trace], in: dir, environment: ["STREETBUMP_RADIUS": "wide"])
+        #expect(fromEnv.status != 0)
+        #expect(fromEnv.stderr.contains("environment variable STREETBUMP_RADIUS: radius = wide is not a number"), "\(fromEnv.stderr)")
+
         try "radus = 8\n".write(to: dir.appendingPathComponent("streetbump.toml"), atomically: true, encoding: .utf8)
         let bad = try CLI.run(["ingest", trace], in: dir)
         #expect(bad.status != 0)
@@ -179,5 +183,23 @@ struct CLITests {
             .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(after.count == clusters.count)
         #expect(after.allSatisfy { $0[5] == "casting" && !$0[19].isEmpty }, "every cluster is now a known casting")
+    }
+
+    @Test("evaluate scores pothole clusters against a truth file")
+    func evaluate() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let city = CLI.packageRoot.appendingPathComponent("SampleTraces/city")
+        #expect(try CLI.run(["ingest", city.path, "--db", db, "--privacy-trim", "0"]).status == 0)
+        let r = try CLI.run(["evaluate", "--db", db, "--truth", city.appendingPathComponent("truth.csv").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("truth potholes: 30"), "\(r.stdout)")
+        #expect(r.stdout.contains("precision") && r.stdout.contains("F1"))
+        let bad = dir.appendingPathComponent("truth.csv")
+        try "id,kind,lat,lon\n1,pothole,42.34,-71.07\n2,pothole,42.x,-71.07\n".write(to: bad, atomically: true, encoding: .utf8)
+        let e = try CLI.run(["evaluate", "--db", db, "--truth", bad.path])
+        #expect(e.status != 0)
+        #expect(e.stderr.contains("truth.csv: line 3: field 'lat': '42.x' is not a number"), "\(e.stderr)")
     }
 }

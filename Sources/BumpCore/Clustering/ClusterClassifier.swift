@@ -250,11 +250,7 @@ public enum ClusterClassifier {
         return h
     }
 
-    static func decimal(_ x: Double) -> String {
-        var out: [UInt8] = []
-        TraceWriter.appendFixed(x, places: 2, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func decimal(_ x: Double) -> String { TraceWriter.fixed(x, places: 2) }
 
     static func percent(_ x: Double) -> String { x.isFinite ? "\(Int((x * 100).rounded()))%" : "?" }
 }

@@ -280,19 +280,6 @@ struct CellGrid {
         let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
         return ((Double(cx) + 0.5) * cell, (Double(cy) + 0.5) * cell)
     }
-
-    /// Weighted centroid of the points of cell `c` owned by `id`.
-    func centroid(of c: Int, points: [ClusterPoint], owner: [Int], id: Int) -> (x: Double, y: Double) {
-        var sx = 0.0, sy = 0.0, sw = 0.0
-        for k in cells[c].range where owner[sorted[k]] == id {
-            let p = points[sorted[k]]
-            sx += p.x * p.weight
-            sy += p.y * p.weight
-            sw += p.weight
-        }
-        // Weights may all be zero (caller's choice): fall back to the cell's centre.
-        return sw > 0 ? (sx / sw, sy / sw) : centre(of: cells[c].key)
-    }
 }
 
 /// Cell key → cell number, open addressing with a multiplicative hash: the neighbour look-ups

@@ -44,13 +44,18 @@ public struct ContentHash: Sendable {
         }
     }
 
-    /// 32 hex digits.
-    public func finalize() -> String {
+    /// The two lanes after the pending tail and the length are mixed in.
+    private func digest() -> (a: UInt64, b: UInt64) {
         var c = self
         c.mix(c.tail ^ (UInt64(c.tailCount) << 56))
         c.mix(c.length)
-        let hi = c.a ^ (c.b >> 17), lo = c.b ^ (c.a << 13)
-        return hex(hi) + hex(lo)
+        return (c.a, c.b)
+    }
+
+    /// 32 hex digits.
+    public func finalize() -> String {
+        let (a, b) = digest()
+        return hex(a ^ (b >> 17)) + hex(b ^ (a << 13))
     }
 
     private func hex(_ v: UInt64) -> String {
@@ -64,9 +69,7 @@ public struct ContentHash: Sendable {
         var bytes = Array(trip.utf8)
         withUnsafeBytes(of: t.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         bytes.withUnsafeBytes { h.update($0) }
-        var c = h
-        c.mix(c.tail ^ (UInt64(c.tailCount) << 56))
-        c.mix(c.length)
-        return c.a ^ c.b
+        let (a, b) = h.digest()
+        return a ^ b
     }
 }

@@ -100,6 +100,21 @@ public enum TraceWriter {
         }
     }
 
+    /// `v` with `places` decimals as text (see `appendFixed`); empty when not finite.
+    public static func fixed(_ v: Double, places: Int) -> String {
+        guard v.isFinite else { return "" }
+        var out: [UInt8] = []
+        appendFixed(v, places: places, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `s` as a JSON string literal.
+    public static func jsonString(_ s: String) -> String {
+        var out: [UInt8] = []
+        appendJSONString(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func appendInteger(_ n: UInt64, to out: inout [UInt8]) {
         if n < 10 {
             out.append(UInt8(48 + n))

@@ -104,12 +104,7 @@ struct Clusters: ParsableCommand {
 
 extension ClusterClass: ExpressibleByArgument {}
 
-func fixed(_ v: Double, _ places: Int) -> String {
-    guard v.isFinite else { return "" }
-    var b: [UInt8] = []
-    TraceWriter.appendFixed(v, places: places, to: &b)
-    return String(decoding: b, as: UTF8.self)
-}
+func fixed(_ v: Double, _ places: Int) -> String { TraceWriter.fixed(v, places: places) }
 
 /// Left-aligned columns.
 func pad(_ cells: [String], _ widths: [Int]) -> String {

@@ -56,7 +56,6 @@ struct Detect: ParsableCommand {
                 try emit(&detector, result.tripNames)
                 total.rows += result.stats.rows
                 total.rejectedRows += result.stats.rejectedRows
-                total.bytes += result.stats.bytes
                 for issue in result.issues.prefix(maxIssues) { try err.write("warning: \(issue)\n") }
                 if result.stats.rejectedRows > maxIssues {
                     try err.write("warning: \(path): \(result.stats.rejectedRows - maxIssues) more rejected rows not shown\n")

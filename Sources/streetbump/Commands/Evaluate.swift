@@ -29,26 +29,25 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let table = try CSVTable(path: truth)
-        guard let latColumn = table.column("lat"), let lonColumn = table.column("lon") else {
+        guard let latColumn = table.column("lat", "latitude"), let lonColumn = table.column("lon", "longitude", "lng") else {
             throw ValidationError("\(truth): needs lat and lon columns (found: \(table.header.joined(separator: ", ")))")
         }
         let kindColumn = table.column("kind"), idColumn = table.column("id")
         var hitTrips: [String: Set<String>] = [:]
         if let crossings {
+            guard idColumn != nil else { throw ValidationError("\(truth): --crossings needs an id column to join on") }
             let c = try CSVTable(path: crossings)
             guard let f = c.column("feature"), let w = c.column("wheels"), let t = c.column("trip") else {
-                throw ValidationError("\(crossings): needs trip, feature and wheels columns")
+                throw ValidationError("\(crossings): needs trip, feature and wheels columns (found: \(c.header.joined(separator: ", ")))")
             }
-            for row in c.rows where !row[w].isEmpty { hitTrips[row[f], default: []].insert(row[t]) }
+            for row in c.rows where !row.cells[w].isEmpty { hitTrips[row.cells[f], default: []].insert(row.cells[t]) }
         }
         var truthPoints: [(lat: Double, lon: Double)] = []
         var excluded = 0
-        for (n, row) in table.rows.enumerated() {
-            if let k = kindColumn, row[k] != "pothole" { continue }
-            guard let lat = Double(row[latColumn]), let lon = Double(row[lonColumn]) else {
-                throw ValidationError("\(truth):\(n + 2): lat/lon are not numbers")
-            }
-            if crossings != nil, let i = idColumn, hitTrips[row[i], default: []].count < minHits {
+        for row in table.rows {
+            if let k = kindColumn, row.cells[k] != "pothole" { continue }
+            let lat = try table.number(row, latColumn), lon = try table.number(row, lonColumn)
+            if crossings != nil, let i = idColumn, hitTrips[row.cells[i], default: []].count < minHits {
                 excluded += 1
                 continue
             }
@@ -65,29 +64,4 @@ struct Evaluate: ParsableCommand {
             """)
         try out.flush()
     }
-}
-
-/// A small CSV file read whole (truth and crossings files, not traces): header plus rows.
-struct CSVTable {
-    var header: [String]
-    var rows: [[String]]
-
-    init(path: String) throws {
-        var bytes: [UInt8] = []
-        var file = try ChunkedFileReader(path: path)
-        defer { file.close() }
-        try file.forEachChunk { bytes.append(contentsOf: $0) }
-        var lines = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
-        if lines.first?.hasPrefix("\u{FEFF}") == true { lines[0].removeFirst() }
-        guard let first = lines.first else { throw FileError(path: path, message: "empty file") }
-        let header = first.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: " \"").lowercased() }
-        self.header = header
-        rows = lines.dropFirst().map { line in
-            var cells = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0.trimmingCharacters(in: " \"")) }
-            while cells.count < header.count { cells.append("") }
-            return cells
-        }
-    }
-
-    func column(_ name: String) -> Int? { header.firstIndex(of: name) }
 }

@@ -97,7 +97,7 @@ struct IngestSummary {
             duplicateTrips += outcome.duplicateTrips
             rows += trace.outcome.stats.rows
             rejected += trace.outcome.stats.rejectedRows
-            samples += trace.trips.reduce(0) { $0 + $1.stats.samples }
+            samples += outcome.samples
             trips += outcome.trips
             events += outcome.events
             trimmed += outcome.trimmedEvents

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BumpIngest
+import Foundation
 
 /// Which files a command given files and folders should read.
 enum TraceFiles {
@@ -27,7 +28,7 @@ enum TraceFiles {
         let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" }
         if trimmed.hasPrefix("{") { return true }
         let header = trimmed.prefix { $0 != "\n" && $0 != "\r" }
-        let columns = Set(header.split(separator: ",").map { $0.trimmingCharacters(in: " \"").lowercased() })
+        let columns = Set(header.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")).lowercased() })
         return columns.contains("t") && (columns.isSuperset(of: ["ax", "ay", "az"]) || columns.isSuperset(of: ["lat", "lon"]))
     }
 }
