@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure core: parsing, orientation, filters, detection, simulation. No I/O, no system libraries.
@@ -36,7 +39,27 @@ let package = Package(
         // SQLite store: schema, migrations, queries.
         .target(
             name: "BumpStore",
-            dependencies: ["BumpCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BumpCore", "Open311", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // Open311 GeoReport v2: the wire model (JSON and XML) and a client for any endpoint.
+        .target(name: "Open311", swiftSettings: strict),
+        // Filing: the transactional outbox that turns pothole clusters into exactly one request each.
+        .target(
+            name: "BumpFiling",
+            dependencies: ["BumpCore", "BumpStore", "Open311", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The HTTP side: the embedded Open311 endpoint (and, later, uploads and the review page).
+        .target(
+            name: "StreetBumpServer",
+            dependencies: [
+                "BumpStore",
+                "Open311",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         // The doors into the store: files, streams and uploads share this pipeline.
@@ -52,7 +75,11 @@ let package = Package(
                 "BumpGeo",
                 "BumpStore",
                 "BumpIngest",
+                "BumpFiling",
+                "StreetBumpServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -60,6 +87,12 @@ let package = Package(
         .testTarget(name: "BumpGeoTests", dependencies: ["BumpGeo"], swiftSettings: strict),
         .testTarget(name: "BumpStoreTests", dependencies: ["BumpStore"], swiftSettings: strict),
         .testTarget(name: "BumpIngestTests", dependencies: ["BumpIngest"], swiftSettings: strict),
+        .testTarget(name: "Open311Tests", dependencies: ["Open311", "StreetBumpServer", "BumpStore"], swiftSettings: strict),
+        .testTarget(
+            name: "BumpFilingTests",
+            dependencies: ["BumpFiling", "StreetBumpServer", "BumpStore", "Open311"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StreetbumpCLITests", dependencies: ["BumpCore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,7 @@ import GRDB
 /// Thread-safe: GRDB's pool serialises writes and lets reads run beside them.
 public final class TraceStore: Sendable {
     public let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -67,6 +67,33 @@ public final class TraceStore: Sendable {
                     dip_share REAL NOT NULL, votes TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
                     state TEXT NOT NULL DEFAULT 'candidate', reasons TEXT NOT NULL,
                     known_feature_id INTEGER REFERENCES known_feature(id) ON DELETE SET NULL);
+                """)
+        }
+        m.registerMigration("v2: Open311 queue and filing outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE open311_request (
+                    id INTEGER PRIMARY KEY, token TEXT NOT NULL UNIQUE, service_code TEXT NOT NULL,
+                    status TEXT NOT NULL, status_notes TEXT, description TEXT, agency_responsible TEXT,
+                    service_notice TEXT, requested_at REAL NOT NULL, updated_at REAL NOT NULL, expected_at REAL,
+                    address TEXT, address_id TEXT, zipcode TEXT, lat REAL, long REAL, media_url TEXT,
+                    attributes TEXT NOT NULL, jurisdiction_id TEXT, email TEXT, device_id TEXT, account_id TEXT,
+                    first_name TEXT, last_name TEXT, phone TEXT, id_hidden_until REAL NOT NULL DEFAULT 0);
+                CREATE INDEX open311_request_service ON open311_request(service_code, status, requested_at);
+                CREATE TABLE filing (
+                    id INTEGER PRIMARY KEY, cluster_id INTEGER NOT NULL, generation INTEGER NOT NULL,
+                    reference TEXT NOT NULL UNIQUE, endpoint TEXT NOT NULL, service_code TEXT NOT NULL,
+                    x REAL NOT NULL, y REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, severity INTEGER NOT NULL,
+                    state TEXT NOT NULL, origin TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL DEFAULT 0, service_request_id TEXT, token TEXT,
+                    request_status TEXT, status_notes TEXT, description TEXT NOT NULL, last_error TEXT,
+                    previous_request_id TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+                    filed_at REAL, closed_at REAL, version INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (cluster_id, generation));
+                CREATE INDEX filing_state ON filing(state, next_attempt_at);
+                CREATE TABLE filing_log (
+                    id INTEGER PRIMARY KEY, filing_id INTEGER NOT NULL REFERENCES filing(id) ON DELETE CASCADE,
+                    at REAL NOT NULL, state TEXT NOT NULL, note TEXT NOT NULL);
+                CREATE INDEX filing_log_filing ON filing_log(filing_id);
                 """)
         }
         return m

@@ -4,7 +4,15 @@ import Foundation
 /// Settings from `streetbump.toml` (or the file STREETBUMP_CONFIG names) and STREETBUMP_*
 /// environment variables. Precedence: command-line flag, then environment, then file, then default.
 struct Configuration {
-    static let keys = ["db", "crs", "privacy_trim", "radius", "jobs", "min_speed"]
+    static let keys = [
+        "db", "crs", "privacy_trim", "radius", "jobs", "min_speed",
+        // Filing (Open311). Without open311_url, requests go to the embedded endpoint.
+        "open311_url", "open311_api_key", "open311_jurisdiction", "open311_service_code", "open311_attributes",
+        "open311_timeout", "filing_min_confidence", "filing_radius", "filing_posts_per_minute", "filing_max_attempts",
+        "review_url",
+        // The daemon.
+        "host", "port", "open311_server_keys",
+    ]
     /// Each value with where it came from, so a bad one is reported at its source.
     private var values: [String: (value: String, origin: String)] = [:]
 

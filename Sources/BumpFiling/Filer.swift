@@ -1,0 +1,353 @@
+import BumpCore
+import BumpStore
+import Foundation
+import Logging
+import Open311
+
+/// A filing problem for the person at the terminal.
+public struct FilingError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What one pass of the filer did.
+public struct FilingReport: Sendable, Equatable {
+    public var queued = 0
+    public var filed = 0
+    public var linked = 0
+    public var parked = 0
+    /// Entries waiting for a retry (backoff) when the pass ended.
+    public var waiting = 0
+    public var closed = 0
+    public init() {}
+}
+
+/// Files pothole clusters to a GeoReport v2 endpoint through the store's outbox, so that each
+/// cluster generation gets at most one request whatever fails or crashes:
+///
+/// 1. An outbox entry is committed before anything is sent (`queued`).
+/// 2. Before every POST the endpoint is searched for an open request of the same service near
+///    the spot; the entry's unique reference in a description marks our own. Found: link or
+///    adopt it, do not post.
+/// 3. The entry is committed as `posting` before the POST, and as `filed` with the id after.
+///    A crash or a lost answer in between leaves `posting`, and step 2 finds the request on the
+///    next attempt instead of posting it again.
+/// 4. Temporary failures (5xx, 429, timeouts, resets, garbage) retry with exponential backoff
+///    and jitter, at most `maxAttempts`; refusals (4xx) park the entry with the server's words.
+public final class Filer: Sendable {
+    public let store: TraceStore
+    public let settings: FilingSettings
+    let client: GeoReportClient
+    let answers: AttributeAnswers
+    let logger: Logger
+    let pacer: Pacer
+    let now: @Sendable () -> Date
+    /// The store's CRS, named in descriptions.
+    let crs: String?
+
+    /// Connects to the endpoint and checks that it offers the service and that every attribute
+    /// it requires can be answered.
+    public static func connect(store: TraceStore, settings: FilingSettings, logger: Logger,
+                               now: @escaping @Sendable () -> Date = { Date() }) async throws -> Filer {
+        let client = GeoReportClient(endpoint: settings.endpoint)
+        let services: [Service]
+        do {
+            services = try await client.services()
+        } catch {
+            throw FilingError("cannot reach the Open311 endpoint \(settings.endpoint.baseURL): \(error.message)")
+        }
+        guard let service = services.first(where: { $0.serviceCode == settings.serviceCode }) else {
+            let offered = services.prefix(20).map { "\($0.serviceCode) (\($0.serviceName))" }.joined(separator: ", ")
+            throw FilingError("the endpoint \(settings.endpoint.baseURL) has no service '\(settings.serviceCode)'; it offers: \(offered.isEmpty ? "nothing" : offered). Set open311_service_code.")
+        }
+        var definition = ServiceDefinition(serviceCode: service.serviceCode, attributes: [])
+        if service.metadata {
+            do {
+                definition = try await client.definition(of: service.serviceCode)
+            } catch {
+                throw FilingError("cannot read the definition of service '\(service.serviceCode)': \(error.message)")
+            }
+        }
+        let answers = try AttributeAnswers(definition: definition, configured: settings.attributes)
+        return Filer(store: store, settings: settings, client: client, answers: answers, logger: logger,
+                     now: now, crs: try? store.setting("crs"))
+    }
+
+    init(store: TraceStore, settings: FilingSettings, client: GeoReportClient, answers: AttributeAnswers, logger: Logger,
+         now: @escaping @Sendable () -> Date, crs: String?) {
+        self.store = store
+        self.settings = settings
+        self.client = client
+        self.answers = answers
+        self.logger = logger
+        self.pacer = Pacer(interval: 60 / max(settings.postsPerMinute, 0.001))
+        self.now = now
+        self.crs = crs
+    }
+
+    // MARK: Choosing what to file
+
+    /// What the policy would do with every cluster now, without changing anything.
+    public func plan() throws -> [FilingPolicy.Decision] {
+        let filings = try store.filings()
+        let closedClusters = Set(filings.filter { $0.state == .closed }.map(\.clusterID))
+        let candidates = try store.clusters().map { c in
+            FilingPolicy.Candidate(cluster: c, eventTimes: closedClusters.contains(c.id) ? try store.eventTimes(ofCluster: c.id) : [])
+        }
+        let known = try store.knownFeatures()
+        return FilingPolicy.decide(candidates, filings: filings, settings: settings, describe: { c, generation, previous, reference in
+            RequestDescription.make(cluster: c, generation: generation, previous: previous, reference: reference,
+                                    reviewURL: self.settings.reviewURL, crs: self.crs, nearestAsset: Self.nearestAsset(known, to: c))
+        }, now: now())
+    }
+
+    /// Queues every cluster the policy picks. Returns the entries added.
+    @discardableResult
+    public func enqueueQualifying() throws -> [FilingRecord] {
+        let added = try store.enqueueFilings(plan().compactMap(\.entry), at: now())
+        for e in added {
+            logger.info("queued cluster \(e.clusterID) generation \(e.generation)\(e.state == .linked ? " (linked to request \(e.serviceRequestID ?? "?"))" : "")")
+        }
+        return added
+    }
+
+    /// Staff filing by hand: marks the cluster confirmed and queues it (unless it already has a live request).
+    public func enqueueByStaff(cluster id: Int64) throws -> FilingRecord? {
+        guard let c = try store.cluster(id: id) else { throw FilingError("no cluster \(id)") }
+        if c.state != "confirmed" { try store.setClusterState(id, "confirmed") }
+        let decisions = try plan().filter { $0.clusterID == id }
+        guard let entry = decisions.first?.entry else {
+            throw FilingError("cluster \(id) is not filed: \(decisions.first?.reason ?? "it does not qualify")")
+        }
+        return try store.enqueueFilings([entry], at: now()).first
+    }
+
+    // MARK: Sending
+
+    /// Works through every entry that is due once: `queued` and `posting` whose backoff expired.
+    public func processDue() async -> FilingReport {
+        var report = FilingReport()
+        let due: [FilingRecord]
+        do {
+            due = try store.filings(in: [.queued, .posting]).filter { $0.nextAttemptAt <= now().timeIntervalSince1970 }
+        } catch {
+            logger.error("cannot read the outbox: \(error)")
+            return report
+        }
+        for f in due {
+            if Task.isCancelled { break }
+            switch await process(f) {
+            case .filed: report.filed += 1
+            case .linked: report.linked += 1
+            case .parked: report.parked += 1
+            case .waiting, .skipped: break
+            }
+        }
+        report.waiting = (try? store.filings(in: [.queued, .posting]).count) ?? 0
+        return report
+    }
+
+    /// One CLI run: queue what qualifies, send, retry what failed while retries fall within
+    /// `maxWait` seconds, then sync statuses.
+    public func run(maxWait: Double) async throws -> FilingReport {
+        var report = FilingReport()
+        let deadline = now().addingTimeInterval(maxWait)
+        while !Task.isCancelled {
+            // Queue again each round: a cluster waiting for a nearby request's id can link now.
+            let added = try enqueueQualifying()
+            report.queued += added.filter { $0.state == .queued }.count
+            report.linked += added.filter { $0.state == .linked }.count
+            let pass = await processDue()
+            report.filed += pass.filed
+            report.linked += pass.linked
+            report.parked += pass.parked
+            report.waiting = pass.waiting
+            if pass.filed > 0 { continue }
+            let next = try store.filings(in: [.queued, .posting]).map(\.nextAttemptAt).min()
+            guard let next, next <= deadline.timeIntervalSince1970 else { break }
+            let pause = max(next - now().timeIntervalSince1970, 0.01)
+            try await Task.sleep(for: .seconds(pause))
+        }
+        report.closed = await syncStatus()
+        return report
+    }
+
+    enum Outcome { case filed, linked, parked, waiting, skipped }
+
+    func process(_ entry: FilingRecord) async -> Outcome {
+        var f = entry
+        await pacer.wait()
+        // 1. Already on the server? (Our own earlier POST whose answer was lost, or a report by someone else.)
+        let existing: (request: ServiceRequest, ours: Bool, metres: Double)?
+        do {
+            existing = try await findExisting(f)
+        } catch {
+            f.attempts += 1
+            return retryOrPark(f, error: error, what: "the nearby check failed", posted: false)
+        }
+        if let (r, ours, metres) = existing {
+            f.state = ours ? .filed : .linked
+            f.serviceRequestID = r.serviceRequestID
+            f.requestStatus = r.status
+            f.filedAt = now().timeIntervalSince1970
+            f.lastError = nil
+            let note = ours
+                ? "found our request \(r.serviceRequestID) on the server (the answer to an earlier POST was lost); not posting again"
+                : "open request \(r.serviceRequestID) of the same service is \(Int(metres.rounded())) m away; linked instead of filing"
+            return save(f, note) != nil ? (ours ? .filed : .linked) : .skipped
+        }
+        // 2. Commit the intent, then post.
+        f.state = .posting
+        f.attempts += 1
+        guard let marked = save(f, "posting (attempt \(f.attempts))") else { return .skipped }
+        f = marked
+        let receipt: RequestReceipt
+        do {
+            receipt = try await client.submit(newRequest(for: f))
+        } catch {
+            return retryOrPark(f, error: error, what: "the POST failed", posted: true)
+        }
+        // 3. Record the answer.
+        f.state = .filed
+        f.serviceRequestID = receipt.serviceRequestID
+        f.token = receipt.token
+        f.requestStatus = "open"
+        f.filedAt = now().timeIntervalSince1970
+        f.lastError = nil
+        if f.serviceRequestID == nil, let token = receipt.token {
+            f.serviceRequestID = try? await client.token(token)
+        }
+        let id = f.serviceRequestID ?? "token \(f.token ?? "?")"
+        logger.info("filed cluster \(f.clusterID) as request \(id)")
+        return save(f, "filed as request \(id)" + (receipt.serviceNotice.map { "; notice: \($0)" } ?? "")) != nil ? .filed : .skipped
+    }
+
+    /// After a failure: park on a refusal or when attempts run out; otherwise back off. When a
+    /// POST's outcome is unknown (no answer, garbage, a 5xx from a gateway), the server may
+    /// still be working on it: the retry waits at least one more timeout, so that the nearby
+    /// check before it sees the request if it landed.
+    func retryOrPark(_ entry: FilingRecord, error: GeoReportError, what: String, posted: Bool) -> Outcome {
+        var f = entry
+        f.lastError = "\(what): \(error.message)"
+        if !error.isRetryable || f.attempts >= settings.maxAttempts {
+            f.state = .parked
+            let why = error.isRetryable ? "gave up after \(f.attempts) attempts" : "the endpoint refused it"
+            logger.warning("filing \(f.id) (cluster \(f.clusterID)) parked: \(why): \(error.message)")
+            return save(f, "parked for staff: \(why): \(error)") != nil ? .parked : .skipped
+        }
+        var delay = settings.backoff(attempt: f.attempts, random: Double.random(in: 0...1))
+        if posted, error.kind != .serverFailure(status: 429) { delay = max(delay, settings.unknownOutcomeDelay ?? settings.endpoint.timeout) }
+        f.nextAttemptAt = now().timeIntervalSince1970 + delay
+        logger.notice("filing \(f.id) (cluster \(f.clusterID)): \(what) (\(error.message)); retry in \(String(format: "%.1f", delay)) s")
+        return save(f, "\(what): \(error); retry \(f.attempts + 1) in \(String(format: "%.1f", delay)) s") != nil ? .waiting : .skipped
+    }
+
+    /// An open request of the service near the entry's spot: ours (carrying its reference) first, else the nearest.
+    func findExisting(_ f: FilingRecord) async throws(GeoReportError) -> (request: ServiceRequest, ours: Bool, metres: Double)? {
+        let since = Date(timeIntervalSince1970: min(f.createdAt, now().timeIntervalSince1970) - settings.lookbackDays * 86_400)
+        let open = try await client.requests(serviceCode: f.serviceCode, status: ["open"], start: since)
+        var best: (ServiceRequest, Bool, Double)?
+        for r in open {
+            if r.description?.contains(f.reference) == true { return (r, true, 0) }
+            guard let lat = r.lat, let lon = r.long else { continue }
+            let d = LocalGeodesy.distance((f.lat, f.lon), (lat, lon))
+            if d <= settings.nearbyRadius, d < (best?.2 ?? .infinity) { best = (r, false, d) }
+        }
+        return best
+    }
+
+    func newRequest(for f: FilingRecord) -> NewRequest {
+        NewRequest(serviceCode: f.serviceCode, lat: (f.lat * 1e7).rounded() / 1e7, long: (f.lon * 1e7).rounded() / 1e7,
+                   description: f.description, attributes: answers.values(severity: f.severity), deviceID: "streetbump")
+    }
+
+    /// Saves and logs; nil (and a log line) when another filer changed the entry first.
+    @discardableResult
+    func save(_ f: FilingRecord, _ note: String) -> FilingRecord? {
+        do {
+            guard let saved = try store.saveFiling(f, note: note, at: now()) else {
+                logger.notice("filing \(f.id) changed under us (another filer?); leaving it")
+                return nil
+            }
+            return saved
+        } catch {
+            logger.error("cannot save filing \(f.id): \(error)")
+            return nil
+        }
+    }
+
+    // MARK: Following up
+
+    /// Polls the endpoint for every live request: resolves tokens, records status, and closes
+    /// entries whose request the city closed. Returns how many closed.
+    @discardableResult
+    public func syncStatus() async -> Int {
+        guard let live = try? store.filings(in: [.filed, .linked]) else { return 0 }
+        var closed = 0
+        var pending: [FilingRecord] = []
+        for var f in live {
+            if f.serviceRequestID == nil, let token = f.token {
+                do {
+                    if let id = try await client.token(token) {
+                        f.serviceRequestID = id
+                        if let saved = save(f, "token \(token) resolved to request \(id)") { f = saved }
+                    }
+                } catch {
+                    logger.notice("cannot resolve token for filing \(f.id): \(error.message)")
+                }
+            }
+            if f.serviceRequestID != nil { pending.append(f) }
+        }
+        for chunk in stride(from: 0, to: pending.count, by: 25).map({ Array(pending[$0..<min($0 + 25, pending.count)]) }) {
+            let found: [ServiceRequest]
+            do {
+                found = try await client.requests(ids: chunk.compactMap(\.serviceRequestID))
+            } catch {
+                logger.notice("status sync failed: \(error.message)")
+                continue
+            }
+            let byID = Dictionary(found.map { ($0.serviceRequestID, $0) }, uniquingKeysWith: { a, _ in a })
+            for var f in chunk {
+                guard let r = byID[f.serviceRequestID ?? ""] else { continue }
+                let status = r.status.lowercased()
+                guard status != f.requestStatus || r.statusNotes != f.statusNotes else { continue }
+                f.requestStatus = status
+                f.statusNotes = r.statusNotes
+                var note = "request \(r.serviceRequestID) is \(status)" + (r.statusNotes.map { ": \($0)" } ?? "")
+                if status == "closed" {
+                    f.state = .closed
+                    f.closedAt = (r.updatedDatetime ?? now()).timeIntervalSince1970
+                    note += " (fixed)"
+                    closed += 1
+                }
+                save(f, note)
+            }
+        }
+        return closed
+    }
+
+    static func nearestAsset(_ known: [KnownFeature], to c: ClusterRecord) -> (kind: String, ref: String, metres: Double)? {
+        var best: (String, String, Double)?
+        for f in known {
+            guard let ref = f.ref, !ref.isEmpty else { continue }
+            let d = LocalGeodesy.distance((c.lat, c.lon), (f.lat, f.lon))
+            if d <= 50, d < (best?.2 ?? .infinity) { best = (f.kind.rawValue.replacingOccurrences(of: "_", with: " "), ref, d) }
+        }
+        return best
+    }
+}
+
+/// Spaces POSTs at least `interval` seconds apart.
+actor Pacer {
+    let interval: Double
+    private var next = ContinuousClock.now
+
+    init(interval: Double) { self.interval = interval }
+
+    func wait() async {
+        let slot = max(next, ContinuousClock.now)
+        next = slot.advanced(by: .seconds(interval))
+        try? await Task.sleep(until: slot)
+    }
+}

@@ -1,0 +1,77 @@
+import BumpStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Settings of the HTTP server as a whole.
+public struct ServerSettings: Sendable {
+    public var host: String
+    /// 0 picks a free port (tests, the in-process endpoint `file` uses).
+    public var port: Int
+    public var open311: Open311ServerSettings
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, open311: Open311ServerSettings) {
+        self.host = host
+        self.port = port
+        self.open311 = open311
+    }
+}
+
+/// The streetbump HTTP application: the Open311 endpoint under `/open311/v2` and `/healthz`.
+/// Kept apart from `@main` so tests and the CLI build the same thing.
+/// `now` is the server's clock (tests move it to release deferred ids).
+public func buildApplication(store: TraceStore, settings: ServerSettings, logger: Logger,
+                             now: @escaping @Sendable () -> Date = { Date() },
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    let router = Router()
+    router.get("/healthz") { _, _ in "ok\n" }
+    Open311Endpoint(store: store, settings: settings.open311, now: now).addRoutes(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "streetbump"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        logger: logger)
+}
+
+/// An application running in a background task, e.g. the embedded endpoint during `file`.
+public final class BackgroundServer: Sendable {
+    public let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// Starts the app built by `make` and returns once it listens.
+    public static func start<App: ApplicationProtocol>(
+        logger: Logger,
+        _ make: (_ onRunning: @escaping @Sendable (Int) async -> Void) -> App
+    ) async throws -> BackgroundServer {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = make { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        let task = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        var it = ports.makeAsyncIterator()
+        guard let port = await it.next() else {
+            try await task.value
+            throw CancellationError()
+        }
+        return BackgroundServer(port: port, group: group, task: task)
+    }
+
+    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.port = port
+        self.group = group
+        self.task = task
+    }
+
+    /// Shuts the server down gracefully (requests in hand finish) and waits for it.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+}

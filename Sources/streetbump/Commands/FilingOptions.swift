@@ -1,0 +1,87 @@
+import ArgumentParser
+import BumpFiling
+import BumpStore
+import Foundation
+import Logging
+import Open311
+import StreetBumpServer
+
+/// Where requests go and how filing behaves, from the config file and environment
+/// (`open311_*`, `filing_*`, `review_url`). Without `open311_url`, the embedded endpoint.
+struct FilingOptions: ParsableArguments {
+    @Option(help: "Seconds to keep retrying failed posts before leaving them for the next run (default 30).")
+    var wait: Double = 30
+
+    /// An endpoint ready to file to; `stop()` when done (it may be running in this process).
+    struct Target {
+        var settings: FilingSettings
+        var server: BackgroundServer?
+        func stop() async { await server?.stop() }
+    }
+
+    func target(store: TraceStore, logger: Logger) async throws -> Target {
+        let config = Configuration.current
+        let timeout = try config.number("open311_timeout") ?? 30
+        var server: BackgroundServer?
+        let endpoint: GeoReportEndpoint
+        if let url = config.string("open311_url") {
+            guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
+                throw ValidationError("open311_url must be an http(s) URL, got \(url)")
+            }
+            endpoint = GeoReportEndpoint(baseURL: base, apiKey: config.string("open311_api_key"),
+                                         jurisdictionID: config.string("open311_jurisdiction"), timeout: timeout)
+        } else {
+            // No city endpoint: file into the store's own queue through the embedded endpoint,
+            // over real HTTP on loopback, exactly as a remote one.
+            let key = try Open311ServerSettings.ownKey(in: store)
+            let settings = ServerSettings(host: "127.0.0.1", port: 0, open311: .standard(apiKeys: [key]))
+            let running = try await BackgroundServer.start(logger: logger) { onRunning in
+                buildApplication(store: store, settings: settings, logger: logger, onServerRunning: onRunning)
+            }
+            server = running
+            endpoint = GeoReportEndpoint(baseURL: URL(string: "http://127.0.0.1:\(running.port)/open311/v2")!, apiKey: key, timeout: timeout)
+        }
+        var s = FilingSettings(endpoint: endpoint, serviceCode: config.string("open311_service_code") ?? "pothole")
+        // The in-process queue needs no protection from us; a city's endpoint does.
+        if server != nil {
+            s.postsPerMinute = 6_000
+            s.endpointName = "embedded"
+        }
+        s.minConfidence = try config.number("filing_min_confidence") ?? s.minConfidence
+        s.nearbyRadius = try config.number("filing_radius") ?? s.nearbyRadius
+        s.postsPerMinute = try config.number("filing_posts_per_minute") ?? s.postsPerMinute
+        s.maxAttempts = Int(try config.number("filing_max_attempts") ?? Double(s.maxAttempts))
+        s.reviewURL = config.string("review_url")
+        if let attributes = config.string("open311_attributes") {
+            for pair in attributes.split(separator: ",") {
+                let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2, !kv[0].isEmpty else {
+                    throw ValidationError("open311_attributes must look like code=value,code=value; got '\(pair)'")
+                }
+                s.attributes[kv[0]] = kv[1]
+            }
+        }
+        guard (0...1).contains(s.minConfidence) else { throw ValidationError("filing_min_confidence must be between 0 and 1") }
+        guard s.nearbyRadius >= 0, s.postsPerMinute > 0, s.maxAttempts >= 1 else {
+            throw ValidationError("filing_radius must be ≥ 0, filing_posts_per_minute > 0 and filing_max_attempts ≥ 1")
+        }
+        return Target(settings: s, server: server)
+    }
+}
+
+/// Logging for the process: stderr, level from STREETBUMP_LOG_LEVEL (default notice).
+enum Logs {
+    static let bootstrap: Void = {
+        let level = ProcessInfo.processInfo.environment["STREETBUMP_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }()
+
+    static func logger(_ label: String) -> Logger {
+        _ = bootstrap
+        return Logger(label: label)
+    }
+}
