@@ -26,7 +26,8 @@ release: deps
 	$(SWIFT) build -c release --product streetbump
 
 # The main job end to end on the embedded default: simulate a city, ingest it (detect, store,
-# cluster, classify), list the top candidates and export them for GIS.
+# cluster, classify), list the top candidates, export them for GIS, and file one Open311
+# request per pothole into the embedded queue.
 demo: release
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(BIN_RELEASE) simulate --out $(DEMO_DIR)/traces --trips 100 --seed 42
@@ -36,7 +37,14 @@ demo: release
 	@$(BIN_RELEASE) clusters export --db $(DEMO_DIR)/streetbump.sqlite --format csv --out $(DEMO_DIR)/clusters.csv
 	@echo; echo "against the simulated truth:"; \
 	  $(BIN_RELEASE) evaluate --db $(DEMO_DIR)/streetbump.sqlite --truth $(DEMO_DIR)/traces/truth.csv --crossings $(DEMO_DIR)/traces/crossings.csv
+	@echo; echo "filing the potholes into the embedded Open311 queue (a second run files nothing twice):"
+	$(BIN_RELEASE) file --db $(DEMO_DIR)/streetbump.sqlite
+	$(BIN_RELEASE) file --db $(DEMO_DIR)/streetbump.sqlite
+	@$(BIN_RELEASE) requests list --db $(DEMO_DIR)/streetbump.sqlite | head -12
+	@echo; $(BIN_RELEASE) requests show 1 --db $(DEMO_DIR)/streetbump.sqlite
+	@echo; $(BIN_RELEASE) evaluate --db $(DEMO_DIR)/streetbump.sqlite --truth $(DEMO_DIR)/traces/truth.csv | tail -1
 	@echo "exports: $(DEMO_DIR)/clusters.geojson, $(DEMO_DIR)/clusters.csv; details: $(BIN_RELEASE) clusters show ID --db $(DEMO_DIR)/streetbump.sqlite"
+	@echo "the queue for any Open311 client: $(BIN_RELEASE) serve --db $(DEMO_DIR)/streetbump.sqlite, then GET http://127.0.0.1:8080/open311/v2/requests.json"
 
 # The HTTP suites run in their own process: CPU-bound detection tests would otherwise starve
 # the in-process servers' threads and turn into timeouts that have nothing to do with the code.

@@ -93,7 +93,7 @@ let package = Package(
             dependencies: ["BumpFiling", "StreetBumpServer", "BumpStore", "Open311"],
             swiftSettings: strict
         ),
-        .testTarget(name: "StreetbumpCLITests", dependencies: ["BumpCore"], swiftSettings: strict),
+        .testTarget(name: "StreetbumpCLITests", dependencies: ["BumpCore", "BumpStore"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,17 +43,20 @@ struct Evaluate: ParsableCommand {
             for row in c.rows where !row.cells[w].isEmpty { hitTrips[row.cells[f], default: []].insert(row.cells[t]) }
         }
         var truthPoints: [(lat: Double, lon: Double)] = []
+        var allPotholes: [(lat: Double, lon: Double)] = []
         var excluded = 0
         for row in table.rows {
             if let k = kindColumn, row.cells[k] != "pothole" { continue }
             let lat = try table.number(row, latColumn), lon = try table.number(row, lonColumn)
+            allPotholes.append((lat, lon))
             if crossings != nil, let i = idColumn, hitTrips[row.cells[i], default: []].count < minHits {
                 excluded += 1
                 continue
             }
             truthPoints.append((lat, lon))
         }
-        let clusters = try store.open().clusters(classes: [.pothole])
+        let db = try store.open()
+        let clusters = try db.clusters(classes: [.pothole])
         let (r, _) = Evaluation.match(predicted: clusters.map { ($0.lat, $0.lon) }, truth: truthPoints, radius: radius)
         var out = ByteWriter.standardOutput()
         try out.write("""
@@ -62,6 +65,20 @@ struct Evaluate: ParsableCommand {
             location error: mean \(fixed(r.meanError, 2)) m, max \(fixed(r.maxError, 2)) m
 
             """)
+        // What reached the city: every request we created, against every true pothole.
+        let filed = try db.filings().filter { $0.state == .filed || $0.state == .closed }
+        if !filed.isEmpty {
+            var perPothole = [Int](repeating: 0, count: allPotholes.count)
+            var atPothole = 0
+            for f in filed {
+                let near = allPotholes.indices.filter { LocalGeodesy.distance((f.lat, f.lon), allPotholes[$0]) <= radius }
+                if let nearest = near.min(by: { LocalGeodesy.distance((f.lat, f.lon), allPotholes[$0]) < LocalGeodesy.distance((f.lat, f.lon), allPotholes[$1]) }) {
+                    atPothole += 1
+                    perPothole[nearest] += 1
+                }
+            }
+            try out.write("filed requests: \(filed.count), at a true pothole: \(atPothole), true potholes with more than one request: \(perPothole.filter { $0 > 1 }.count)\n")
+        }
         try out.flush()
     }
 }
