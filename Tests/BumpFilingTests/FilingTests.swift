@@ -1,5 +1,5 @@
 import BumpCore
-import BumpFiling
+@testable import BumpFiling
 import BumpStore
 import Foundation
 import Open311
@@ -281,6 +281,27 @@ struct FilingPolicyTests {
         let long = RequestDescription.make(cluster: c, generation: 2, previous: nil, reference: "streetbump-abc",
                                            reviewURL: String(repeating: "x", count: 5_000), crs: nil, nearestAsset: nil)
         #expect(long.count <= 4_000 && long.hasSuffix("Ref: streetbump-abc"))
+    }
+
+    @Test("required attributes are answered from the configuration or the severity, else start-up fails naming them")
+    func attributes() throws {
+        let definition = ServiceDefinition(serviceCode: "pothole", attributes: [
+            ServiceAttribute(code: "size", datatype: "singlevaluelist", required: true, order: 1, description: "Pothole size",
+                             values: ["small", "medium", "large", "huge"].map { AttributeValue(key: $0, name: $0) }),
+            ServiceAttribute(code: "lane", datatype: "string", required: true, order: 2, description: "Which lane"),
+            ServiceAttribute(code: "note", datatype: "string", required: false, order: 3, description: "Anything else"),
+        ])
+        #expect(throws: FilingError.self) { try AttributeAnswers(definition: definition, configured: [:]) }
+        do {
+            _ = try AttributeAnswers(definition: definition, configured: [:])
+        } catch {
+            #expect("\(error)".contains("requires attribute 'lane'"))
+        }
+        let answers = try AttributeAnswers(definition: definition, configured: ["lane": "right"])
+        #expect(answers.values(severity: 1) == ["size": "small", "lane": "right"])
+        #expect(answers.values(severity: 5) == ["size": "huge", "lane": "right"])
+        #expect(throws: FilingError.self) { try AttributeAnswers(definition: definition, configured: ["lane": "x", "size": "gigantic"]) }
+        #expect(throws: FilingError.self) { try AttributeAnswers(definition: definition, configured: ["lane": "x", "colour": "red"]) }
     }
 
     @Test("backoff doubles from the base, is capped, and jitters within its upper half")
