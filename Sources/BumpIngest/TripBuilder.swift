@@ -2,8 +2,30 @@ import BumpCore
 import BumpGeo
 import BumpStore
 
+/// Nothing is stored within `distance` metres of a trip's first or last fix, where people
+/// live and work.
+public struct PrivacyTrim: Sendable {
+    let first: (lat: Double, lon: Double)?
+    let last: (lat: Double, lon: Double)?
+    let distance: Double
+
+    /// `fixes` in time order.
+    public init(fixes: [Fix], distance: Double) {
+        first = fixes.first.map { ($0.lat, $0.lon) }
+        last = fixes.last.map { ($0.lat, $0.lon) }
+        self.distance = distance
+    }
+
+    /// Whether a point may be stored. Without fixes nothing can be placed, so nothing is kept.
+    public func keeps(_ lat: Double, _ lon: Double) -> Bool {
+        guard distance > 0 else { return true }
+        guard let first, let last else { return false }
+        return LocalGeodesy.distance(first, (lat, lon)) > distance && LocalGeodesy.distance(last, (lat, lon)) > distance
+    }
+}
+
 /// Turns one detected trip into what is stored: privacy-trimmed, projected events and the
-/// coverage cells of its track.
+/// coverage cells of its track. Batch ingest and the stream's trip close both end here.
 public enum TripBuilder {
     /// `transformer` projects WGS84 to the store's CRS (units of `transformer.metresPerUnit`).
     public static func record(
@@ -11,26 +33,26 @@ public enum TripBuilder {
         stats: TripStats, privacyTrim: Double, transformer: CRSTransformer
     ) -> TripRecord {
         let fixes = track.sorted { $0.t < $1.t }
-        let first = fixes.first.map { ($0.lat, $0.lon) }, last = fixes.last.map { ($0.lat, $0.lon) }
-        /// Outside the circles around the trip's ends, where people live and work.
-        func outsideTrim(_ lat: Double, _ lon: Double) -> Bool {
-            guard privacyTrim > 0 else { return true }
-            guard let first, let last else { return false }
-            return LocalGeodesy.distance(first, (lat, lon)) > privacyTrim && LocalGeodesy.distance(last, (lat, lon)) > privacyTrim
-        }
-        let located = events.filter { $0.lat.isFinite && $0.lon.isFinite }
-        let kept = located.filter { outsideTrim($0.lat, $0.lon) }
-        let keptFixes = fixes.indices.filter { outsideTrim(fixes[$0].lat, fixes[$0].lon) }
-
-        // Project events and track in two batches.
-        var lons = kept.map(\.lon) + keptFixes.map { fixes[$0].lon }
-        var lats = kept.map(\.lat) + keptFixes.map { fixes[$0].lat }
+        let trim = PrivacyTrim(fixes: fixes, distance: privacyTrim)
+        let kept = events.filter { $0.lat.isFinite && $0.lon.isFinite && trim.keeps($0.lat, $0.lon) }
+        var lons = kept.map(\.lon), lats = kept.map(\.lat)
         let failed = Set(transformer.forward(lons: &lons, lats: &lats))
         var stored: [StoredEvent] = []
         for (i, e) in kept.enumerated() where !failed.contains(i) {
             stored.append(StoredEvent(event: e, x: lons[i], y: lats[i], key: ContentHash.eventKey(trip: name, t: e.t)))
         }
-        // Coverage from the kept track, in pieces: a trimmed stretch is never bridged.
+        return TripRecord(
+            name: name, device: device, start: span.start.isFinite ? span.start : 0, end: span.end.isFinite ? span.end : 0,
+            samples: stats.samples, fixes: stats.fixes, rate: stats.rate,
+            trimmedEvents: events.count - stored.count, events: stored,
+            coverage: coverage(sortedFixes: fixes, trim: trim, transformer: transformer))
+    }
+
+    /// Coverage of the trimmed track, in pieces: a trimmed stretch is never bridged.
+    public static func coverage(sortedFixes fixes: [Fix], trim: PrivacyTrim, transformer: CRSTransformer) -> [CoverageCell] {
+        let keptFixes = fixes.indices.filter { trim.keeps(fixes[$0].lat, fixes[$0].lon) }
+        var lons = keptFixes.map { fixes[$0].lon }, lats = keptFixes.map { fixes[$0].lat }
+        let failed = Set(transformer.forward(lons: &lons, lats: &lats))
         let m = transformer.metresPerUnit
         var coverage = Set<CoverageCell>()
         var piece: [(x: Double, y: Double, t: Double)] = []
@@ -39,12 +61,9 @@ public enum TripBuilder {
                 coverage.formUnion(Coverage.cells(track: piece))
                 piece.removeAll()
             }
-            if !failed.contains(kept.count + j) { piece.append((lons[kept.count + j] * m, lats[kept.count + j] * m, fixes[f].t)) }
+            if !failed.contains(j) { piece.append((lons[j] * m, lats[j] * m, fixes[f].t)) }
         }
         coverage.formUnion(Coverage.cells(track: piece))
-        return TripRecord(
-            name: name, device: device, start: span.start.isFinite ? span.start : 0, end: span.end.isFinite ? span.end : 0,
-            samples: stats.samples, fixes: stats.fixes, rate: stats.rate,
-            trimmedEvents: events.count - stored.count, events: stored, coverage: Array(coverage))
+        return Array(coverage)
     }
 }

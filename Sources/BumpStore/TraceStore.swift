@@ -96,6 +96,16 @@ public final class TraceStore: Sendable {
                 CREATE INDEX filing_log_filing ON filing_log(filing_id);
                 """)
         }
+        m.registerMigration("v3: open stream trips") { db in
+            try db.execute(sql: """
+                ALTER TABLE trip ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE stream_fix (
+                    trip_id INTEGER NOT NULL REFERENCES trip(id) ON DELETE CASCADE,
+                    t REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, speed REAL, accuracy REAL);
+                CREATE INDEX stream_fix_trip ON stream_fix(trip_id);
+                CREATE INDEX event_key ON event(key);
+                """)
+        }
         return m
     }
 
@@ -155,18 +165,21 @@ public final class TraceStore: Sendable {
                     trip.events.count, trip.trimmedEvents,
                 ])
                 let tripID = db.lastInsertedRowID
-                for s in trip.events {
-                    let e = s.event
-                    try insertEvent.execute(arguments: [
-                        tripID, Int64(bitPattern: s.key), e.t, e.lat, e.lon, s.x, s.y, e.accuracy, e.speed.finiteOrNil,
-                        e.heading.finiteOrNil, e.peak, e.peakUp, e.peakDown, e.swell, e.duration, e.lateralRatio,
-                        e.lateralKnown, e.signature.rawValue, e.jolts, e.joltSpacing.finiteOrNil, e.wavelength.finiteOrNil,
-                        e.kind.rawValue, e.confidence,
-                    ])
-                }
+                for s in trip.events { try Self.insert(s, tripID: tripID, with: insertEvent) }
                 for c in trip.coverage { try insertCell.execute(arguments: [c.cell, c.direction, tripID]) }
             }
         }
+    }
+
+    /// Inserts one event with a prepared `INSERT INTO event` statement (the column order of `ingest`).
+    static func insert(_ s: StoredEvent, tripID: Int64, with statement: Statement) throws {
+        let e = s.event
+        try statement.execute(arguments: [
+            tripID, Int64(bitPattern: s.key), e.t, e.lat, e.lon, s.x, s.y, e.accuracy, e.speed.finiteOrNil,
+            e.heading.finiteOrNil, e.peak, e.peakUp, e.peakDown, e.swell, e.duration, e.lateralRatio,
+            e.lateralKnown, e.signature.rawValue, e.jolts, e.joltSpacing.finiteOrNil, e.wavelength.finiteOrNil,
+            e.kind.rawValue, e.confidence,
+        ])
     }
 
     // MARK: Clustering

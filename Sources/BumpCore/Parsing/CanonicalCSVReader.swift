@@ -28,6 +28,13 @@ public struct CanonicalCSVReader: Sendable {
     public private(set) var stats = ReadStats()
     /// The first `maxIssues` rejected rows, in file order (all of them are counted in `stats`).
     public private(set) var issues: [RowIssue] = []
+
+    /// Hands over the issues collected so far and forgets them, so a reader that runs for ever
+    /// (a stream) keeps reporting instead of stopping at `maxIssues`.
+    public mutating func takeIssues() -> [RowIssue] {
+        defer { issues.removeAll(keepingCapacity: true) }
+        return issues
+    }
     /// Trip names by trip index, in order of first appearance.
     public private(set) var tripNames: [String] = []
     /// The first non-empty `device` of each trip, by trip index.

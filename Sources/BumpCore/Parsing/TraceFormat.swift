@@ -24,11 +24,11 @@ public struct TraceReader {
     private var ndjson: NDJSONTraceReader?
 
     /// A reader for `format`; `source` names the input in every reported issue.
-    public init(format: TraceFormat, source: String, defaultTrip: String, maxIssues: Int = 1000) {
+    public init(format: TraceFormat, source: String, defaultTrip: String, maxIssues: Int = 1000, maxLineBytes: Int = 1 << 20) {
         self.format = format
         switch format {
-        case .csv: csv = CanonicalCSVReader(source: source, defaultTrip: defaultTrip, maxIssues: maxIssues)
-        case .ndjson: ndjson = NDJSONTraceReader(source: source, maxIssues: maxIssues)
+        case .csv: csv = CanonicalCSVReader(source: source, defaultTrip: defaultTrip, maxIssues: maxIssues, maxLineBytes: maxLineBytes)
+        case .ndjson: ndjson = NDJSONTraceReader(source: source, maxIssues: maxIssues, maxLineBytes: maxLineBytes)
         }
     }
 
@@ -40,6 +40,11 @@ public struct TraceReader {
     /// Reads a last line without a newline.
     public mutating func finish<S: TraceRowSink>(into sink: inout S) throws(TraceReadError) {
         if csv != nil { try csv!.finish(into: &sink) } else { try ndjson!.finish(into: &sink) }
+    }
+
+    /// Issues since the last call (see the readers' `takeIssues`).
+    public mutating func takeIssues() -> [RowIssue] {
+        csv != nil ? csv!.takeIssues() : ndjson!.takeIssues()
     }
 
     public var stats: ReadStats { csv?.stats ?? ndjson!.stats }

@@ -1,0 +1,394 @@
+import BumpCore
+import BumpGeo
+import BumpStore
+
+/// How a stream is cut into commits and trips.
+public struct StreamSettings: Sendable {
+    public var ingest = IngestSettings()
+    /// A trip with no row for this many seconds (of stream time, or of wall time when the
+    /// input is quiet) is closed and its state freed.
+    public var idleTimeout = 60.0
+    /// Wall seconds between commits of what is pending.
+    public var commitInterval = 0.5
+    /// A pending event is committed (and announced) once the stream has moved this many
+    /// milliseconds past the moment it became final, however fast the input arrives.
+    public var maxEventDelay = 250.0
+    /// Wall seconds between re-clusterings (each covers every stored event).
+    public var reclusterInterval = 5.0
+    /// Longer lines are rejected without being read into memory.
+    public var maxLineBytes = 1 << 20
+    public init() {}
+}
+
+/// What a stream reports on stdout, one JSON object per line.
+public enum StreamMessage: Sendable {
+    case event(trip: String, event: StoredEvent)
+    /// A stored event removed when its trip closed (privacy trim around the trip's end).
+    case eventRemoved(trip: String, t: Double)
+    case tripClosed(trip: String, samples: Int, events: Int, trimmedEvents: Int)
+    case clusterCreated(ClusterRecord)
+    case clusterUpdated(ClusterRecord)
+    case clusterClassified(ClusterRecord, previous: ClusterClass)
+    case clusterRemoved(id: Int64)
+
+    public var json: String {
+        func f(_ v: Double, _ places: Int) -> String { v.isFinite ? TraceWriter.fixed(v, places: places) : "null" }
+        func s(_ v: String) -> String { TraceWriter.jsonString(v) }
+        func cluster(_ type: String, _ c: ClusterRecord, extra: String = "") -> String {
+            let m = c.summary
+            return "{\"type\":\"\(type)\",\"id\":\(c.id),\"class\":\(s(c.cls.rawValue)),\"confidence\":\(f(c.confidence, 3)),"
+                + "\"lat\":\(f(c.lat, 7)),\"lon\":\(f(c.lon, 7)),\"x\":\(f(c.x, 2)),\"y\":\(f(c.y, 2)),\"events\":\(m.events),"
+                + "\"trips\":\(m.trips),\"passes\":\(m.passes),\"hit_ratio\":\(f(m.hitRatio, 3)),\"severity\":\(m.severity)\(extra)}"
+        }
+        switch self {
+        case .event(let trip, let e):
+            let v = e.event
+            return "{\"type\":\"event\",\"trip\":\(s(trip)),\"t\":\(f(v.t, 1)),\"lat\":\(f(v.lat, 7)),\"lon\":\(f(v.lon, 7)),"
+                + "\"x\":\(f(e.x, 2)),\"y\":\(f(e.y, 2)),\"speed\":\(f(v.speed, 2)),\"peak\":\(f(v.peak, 3)),"
+                + "\"kind\":\(s(v.kind.rawValue)),\"confidence\":\(f(v.confidence, 3))}"
+        case .eventRemoved(let trip, let t):
+            return "{\"type\":\"event_removed\",\"trip\":\(s(trip)),\"t\":\(f(t, 1)),\"reason\":\"privacy trim at the trip's end\"}"
+        case .tripClosed(let trip, let samples, let events, let trimmed):
+            return "{\"type\":\"trip_closed\",\"trip\":\(s(trip)),\"samples\":\(samples),\"events\":\(events),\"trimmed_events\":\(trimmed)}"
+        case .clusterCreated(let c): return cluster("cluster_created", c)
+        case .clusterUpdated(let c): return cluster("cluster_updated", c)
+        case .clusterClassified(let c, let previous): return cluster("cluster_classified", c, extra: ",\"previous_class\":\(s(previous.rawValue))")
+        case .clusterRemoved(let id): return "{\"type\":\"cluster_removed\",\"id\":\(id)}"
+        }
+    }
+}
+
+/// The streaming door: bytes of interleaved trips in, the same store as batch ingest out.
+///
+/// Each trip gets the same online detector as a file. Detected events are committed within
+/// about a second (and only then announced), so whatever was announced survives a crash; raw
+/// fixes of open trips are kept in the store until the trip closes. Closing a trip (idle, end of
+/// input, signal, or recovery after a crash) applies the batch privacy trim and coverage to
+/// everything it stored, so a stream and a batch ingest of the same trips give the same store.
+public final class StreamSession {
+    public let settings: StreamSettings
+    let writer: StoreWriter
+    var store: TraceStore { writer.store }
+    private var reader: TraceReader
+    private var sink: StreamSink
+    private var lastCommit = 0.0
+    private var nextStaleCheck = (stream: -Double.infinity, wall: 0.0)
+    private var lastRecluster = 0.0
+    private var clustersDirty = false
+    /// Set when the input turned out not to be text of the format at all; nothing more is read.
+    private var readerFailed = false
+
+    public init(store: TraceStore, format: TraceFormat, settings: StreamSettings) throws {
+        self.settings = settings
+        writer = try StoreWriter(store: store, settings: settings.ingest)
+        reader = TraceReader(format: format, source: "stdin", defaultTrip: "stdin", maxIssues: 1_000, maxLineBytes: settings.maxLineBytes)
+        sink = StreamSink(config: settings.ingest.detector)
+    }
+
+    /// Rows, rejected rows and bytes read so far.
+    public var stats: ReadStats { reader.stats }
+    /// Trips currently open.
+    public var openTrips: Int { sink.trips.count }
+    /// Stream time from each announced event's hit to its commit (events announced when their
+    /// trip closes are not counted).
+    public private(set) var latency = LatencyHistogram()
+
+    /// Closes trips a previous run left open (it stopped without closing them).
+    public func recover() throws -> [StreamMessage] {
+        var out: [StreamMessage] = []
+        for (_, name) in try store.openTrips() { out += try closeStored(name: name) }
+        if !out.isEmpty { clustersDirty = true }
+        return out
+    }
+
+    /// Feeds bytes read at wall time `now` (seconds, any monotonic origin) and returns what
+    /// became due on the way. Large chunks are taken in slices, so that an event is committed
+    /// about a second of stream time after it became final however fast a replay runs.
+    public func consume(_ chunk: UnsafeRawBufferPointer, now: Double) throws -> [StreamMessage] {
+        sink.wallNow = now
+        var out: [StreamMessage] = []
+        var offset = 0
+        while offset < chunk.count {
+            let end = min(offset + Self.slice, chunk.count)
+            do {
+                try reader.consume(UnsafeRawBufferPointer(rebasing: chunk[offset..<end]), into: &sink)
+            } catch {
+                readerFailed = true
+                throw error
+            }
+            out += try poll(now: now)
+            offset = end
+        }
+        return out
+    }
+
+    /// Small enough that even one sparse trip moves the stream by well under a second per slice;
+    /// the check after each slice is constant time.
+    static let slice = 4 << 10
+
+    /// Row problems since the last call (file, line, field, reason).
+    public func takeIssues() -> [RowIssue] { reader.takeIssues() }
+
+    /// Does what is due at wall time `now`: commits, closes idle trips, re-clusters.
+    public func poll(now: Double) throws -> [StreamMessage] {
+        var out: [StreamMessage] = []
+        var stale: [Int] = []
+        // Looking for idle trips costs a pass over them all: once a stream second or 200 ms.
+        if sink.streamTime >= nextStaleCheck.stream || now >= nextStaleCheck.wall {
+            let idle = settings.idleTimeout
+            stale = sink.trips.filter { sink.streamTime - $0.value.lastRowT > idle * 1_000 || now - $0.value.lastWall > idle }.map(\.key)
+            nextStaleCheck = (sink.streamTime + 1_000, now + 0.2)
+        }
+        let eventDue = sink.earliestReady < sink.streamTime - settings.maxEventDelay
+        if !stale.isEmpty || eventDue || (sink.pendingSince.map { now - $0 >= settings.commitInterval } ?? false) {
+            out += try commit(closing: Set(stale))
+            lastCommit = now
+        }
+        if clustersDirty, now - lastRecluster >= settings.reclusterInterval {
+            out += try recluster()
+            lastRecluster = now
+        }
+        return out
+    }
+
+    /// End of input or a signal: reads what is left, closes every trip, commits, re-clusters.
+    public func finish() throws -> [StreamMessage] {
+        if !readerFailed {
+            // A broken last line is only a row problem here: the rest is committed.
+            try? reader.finish(into: &sink)
+        }
+        var out = try commit(closing: Set(sink.trips.keys))
+        if clustersDirty { out += try recluster() }
+        return out
+    }
+
+    // MARK: Commit
+
+    private func commit(closing: Set<Int>) throws -> [StreamMessage] {
+        for index in closing { sink.trips[index]?.finish() }
+        var updates: [TraceStore.StreamTripUpdate] = []
+        var names: [Int: String] = [:]
+        let firstFix = sink.trips.values.lazy.compactMap(\.firstFix).first.map { ($0.lat, $0.lon) }
+        let transformer = try writer.projection(near: firstFix)
+        for (index, trip) in sink.trips where trip.hasPending || closing.contains(index) {
+            // Without a CRS nothing can be placed yet: keep it pending.
+            guard let transformer else { break }
+            let name = try self.name(of: index)
+            names[index] = name
+            updates.append(sink.trips[index]!.takeUpdate(name: name, device: reader.tripDevices[index],
+                                                          privacyTrim: settings.ingest.privacyTrim, transformer: transformer))
+        }
+        sink.committed()
+        var out: [StreamMessage] = []
+        if !updates.isEmpty {
+            let inserted = try store.commitStream(updates)
+            for u in updates {
+                for e in inserted[u.name] ?? [] {
+                    out.append(.event(trip: u.name, event: e))
+                    if closing.isEmpty { latency.add(sink.streamTime - e.event.t) }
+                }
+            }
+            clustersDirty = clustersDirty || inserted.values.contains { !$0.isEmpty }
+        }
+        for index in closing {
+            if let name = names[index] { out += try closeStored(name: name) }
+            sink.trips[index] = nil
+        }
+        return out
+    }
+
+    /// The stored name of a trip: its own, or `name~2`, `~3`… when a trip of that name was
+    /// already closed (it came back after the idle timeout, or is sent again).
+    private func name(of index: Int) throws -> String {
+        if let name = sink.trips[index]?.storedName { return name }
+        let base = reader.tripNames[index]
+        var candidate = base
+        var segment = 1
+        while try store.tripOpenStates([candidate])[candidate] == false {
+            segment += 1
+            candidate = "\(base)~\(segment)"
+        }
+        sink.trips[index]?.storedName = candidate
+        return candidate
+    }
+
+    /// Closes a stored open trip exactly as batch ingest would have stored it.
+    private func closeStored(name: String) throws -> [StreamMessage] {
+        guard let data = try store.openTripData(name: name), let transformer = try writer.projection(near: nil) else { return [] }
+        let trim = PrivacyTrim(fixes: data.fixes, distance: settings.ingest.privacyTrim)
+        let removed = data.events.filter { !trim.keeps($0.lat, $0.lon) }
+        let coverage = TripBuilder.coverage(sortedFixes: data.fixes, trim: trim, transformer: transformer)
+        try store.closeTrip(id: data.id, removeEvents: removed.map(\.id), coverage: coverage)
+        clustersDirty = true
+        let summary = try store.tripSummary(id: data.id)
+        return removed.map { .eventRemoved(trip: name, t: $0.t) }
+            + [.tripClosed(trip: name, samples: summary?.samples ?? 0, events: summary?.events ?? 0, trimmedEvents: summary?.trimmedEvents ?? 0)]
+    }
+
+    // MARK: Clusters
+
+    private func recluster() throws -> [StreamMessage] {
+        clustersDirty = false
+        let before = Dictionary(uniqueKeysWithValues: try store.clusters().map { ($0.id, $0) })
+        _ = try ClusterUpdater.update(store: store, settings: settings.ingest)
+        var out: [StreamMessage] = []
+        var seen = Set<Int64>()
+        for c in try store.clusters() {
+            seen.insert(c.id)
+            guard let old = before[c.id] else {
+                out.append(.clusterCreated(c))
+                continue
+            }
+            if old.cls != c.cls {
+                out.append(.clusterClassified(c, previous: old.cls))
+            } else if old.summary.events != c.summary.events || old.summary.passes != c.summary.passes {
+                out.append(.clusterUpdated(c))
+            }
+        }
+        for id in before.keys.sorted() where !seen.contains(id) { out.append(.clusterRemoved(id: id)) }
+        return out
+    }
+}
+
+/// Milliseconds in 100 ms buckets up to a minute: percentiles in constant memory.
+public struct LatencyHistogram: Sendable {
+    private var buckets = [Int](repeating: 0, count: 601)
+    public private(set) var count = 0
+    public private(set) var max = 0.0
+
+    mutating func add(_ ms: Double) {
+        buckets[Swift.min(Swift.max(Int(ms / 100), 0), 600)] += 1
+        count += 1
+        max = Swift.max(max, ms)
+    }
+
+    /// The upper edge of the bucket holding the `p` quantile (0...1), in ms.
+    public func percentile(_ p: Double) -> Double {
+        var seen = 0
+        let target = Int((Double(count) * p).rounded(.up))
+        for (i, n) in buckets.enumerated() {
+            seen += n
+            if seen >= target && n > 0 { return Double(i + 1) * 100 }
+        }
+        return max
+    }
+}
+
+/// Per-trip online state of a stream: bounded however long the trip (the detector's own
+/// buffers, the fixes since the last commit, the events not yet committed).
+struct OpenTrip {
+    var detector: TripDetector
+    var storedName: String?
+    var firstFix: Fix?
+    /// The last fix kept (at most one a second, as batch ingest keeps them).
+    var lastKeptFix: Fix?
+    /// The last fix already committed, to join provisional coverage across commits.
+    var lastCommittedFix: Fix?
+    var newFixes: [Fix] = []
+    var pendingEvents: [(event: BumpEvent, readyAt: Double)] = []
+    var start = Double.infinity
+    var end = -Double.infinity
+    var lastRowT = -Double.infinity
+    var lastWall = 0.0
+
+    var hasPending: Bool { !pendingEvents.isEmpty || !newFixes.isEmpty }
+
+    /// Returns whether events became final.
+    mutating func accept(_ row: TraceRow, streamTime: Double, wall: Double) -> Bool {
+        detector.accept(row)
+        lastRowT = max(lastRowT, row.t)
+        lastWall = wall
+        start = min(start, row.t)
+        end = max(end, row.t)
+        if row.hasFix, lastKeptFix == nil || abs(row.t - lastKeptFix!.t) >= 1_000 {
+            let fix = Fix(t: row.t, lat: row.lat, lon: row.lon, speed: row.speed, accuracy: row.accuracy)
+            lastKeptFix = fix
+            if firstFix == nil || fix.t < firstFix!.t { firstFix = fix }
+            newFixes.append(fix)
+        }
+        return takeReady(at: streamTime)
+    }
+
+    mutating func finish() {
+        detector.finish()
+        takeReady(at: lastRowT)
+    }
+
+    @discardableResult
+    private mutating func takeReady(at streamTime: Double) -> Bool {
+        guard !detector.ready.isEmpty else { return false }
+        for e in detector.ready { pendingEvents.append((e, streamTime)) }
+        detector.ready.removeAll(keepingCapacity: true)
+        return true
+    }
+
+    /// Hands over what is pending as one store update: events outside the privacy trim around
+    /// the start (the end is not known yet), projected; the new fixes; provisional coverage.
+    mutating func takeUpdate(name: String, device: String?, privacyTrim: Double, transformer: CRSTransformer) -> TraceStore.StreamTripUpdate {
+        var events: [StoredEvent] = []
+        var trimmed = 0
+        var waiting: [(event: BumpEvent, readyAt: Double)] = []
+        for p in pendingEvents {
+            let e = p.event
+            guard e.lat.isFinite && e.lon.isFinite else { trimmed += 1; continue }
+            guard let first = firstFix else { waiting.append(p); continue }
+            if privacyTrim > 0 && LocalGeodesy.distance((first.lat, first.lon), (e.lat, e.lon)) <= privacyTrim {
+                trimmed += 1
+                continue
+            }
+            var x = [e.lon], y = [e.lat]
+            if transformer.forward(lons: &x, lats: &y).isEmpty {
+                events.append(StoredEvent(event: e, x: x[0], y: y[0], key: ContentHash.eventKey(trip: name, t: e.t)))
+            } else {
+                trimmed += 1
+            }
+        }
+        pendingEvents = waiting
+        // Provisional coverage from the new stretch of track, outside the start's circle.
+        var track: [(x: Double, y: Double, t: Double)] = []
+        let stretch = (lastCommittedFix.map { [$0] } ?? []) + newFixes
+        let m = transformer.metresPerUnit
+        for f in stretch {
+            if privacyTrim > 0, let first = firstFix, LocalGeodesy.distance((first.lat, first.lon), (f.lat, f.lon)) <= privacyTrim { continue }
+            var x = [f.lon], y = [f.lat]
+            if transformer.forward(lons: &x, lats: &y).isEmpty { track.append((x[0] * m, y[0] * m, f.t)) }
+        }
+        let stats = detector.stats
+        let update = TraceStore.StreamTripUpdate(
+            name: name, device: device, start: start.isFinite ? start : 0, end: end.isFinite ? end : 0,
+            samples: stats.samples, fixes: stats.fixes, rate: stats.rate, trimmedEvents: trimmed, events: events,
+            newFixes: newFixes, coverage: Array(Coverage.cells(track: track)))
+        lastCommittedFix = newFixes.last ?? lastCommittedFix
+        newFixes.removeAll(keepingCapacity: true)
+        return update
+    }
+}
+
+/// Routes rows to their open trip; trips are created on their first row.
+struct StreamSink: TraceRowSink {
+    let config: DetectorConfig
+    var trips: [Int: OpenTrip] = [:]
+    /// The latest row time seen on any trip (ms).
+    var streamTime = -Double.infinity
+    var wallNow = 0.0
+
+    init(config: DetectorConfig) { self.config = config }
+
+    /// When the oldest uncommitted event became final (stream ms); infinity when none.
+    var earliestReady = Double.infinity
+    /// Wall time of the first row since the last commit; nil when nothing is pending.
+    var pendingSince: Double?
+
+    mutating func accept(_ row: TraceRow, trip: Int) {
+        if row.t > streamTime { streamTime = row.t }
+        if pendingSince == nil { pendingSince = wallNow }
+        if trips[trip] == nil { trips[trip] = OpenTrip(detector: TripDetector(trip: trip, config: config)) }
+        if trips[trip]!.accept(row, streamTime: streamTime, wall: wallNow) { earliestReady = min(earliestReady, streamTime) }
+    }
+
+    /// After a commit: only events still waiting for a first fix stay pending.
+    mutating func committed() {
+        earliestReady = trips.values.lazy.flatMap(\.pendingEvents).map(\.readyAt).min() ?? .infinity
+        pendingSince = nil
+    }
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import BumpCore
+import BumpFiling
+import BumpIngest
+import BumpStore
+import Foundation
+import Synchronization
+
+/// Set by SIGTERM/SIGINT; the read loop stops at its next turn.
+private let stopRequested = Atomic<Bool>(false)
+
+/// `streetbump stream`: stdin until EOF or a signal, into the same store as `ingest`.
+struct Stream: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ingest a stream of interleaved trips from stdin (NDJSON, or CSV with a trip column) until EOF or SIGTERM/SIGINT.",
+        discussion: """
+            stdout carries one JSON object per line: event, event_removed, trip_closed, cluster_created, \
+            cluster_updated, cluster_classified, cluster_removed and (with --file) request_filed. An event is \
+            announced only once it is committed. Row problems and the summary go to stderr. On EOF or a signal \
+            every open trip is closed and committed, and the exit status is 0.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var filing: FilingOptions
+
+    @Option(help: "Input format: ndjson or csv (csv needs a trip column).")
+    var input: TraceFormat = .ndjson
+
+    @Option(help: "Seconds without a row after which a trip is closed (stream time, or wall time when the input is quiet).")
+    var idleTimeout = 60.0
+
+    @Option(help: "Lines longer than this many bytes are rejected without being read into memory.")
+    var maxLineBytes = 1 << 20
+
+    @Flag(help: "File Open311 requests as pothole clusters qualify (see `streetbump file`).")
+    var file = false
+
+    func run() async throws {
+        var settings = StreamSettings()
+        settings.ingest = try pipeline.settings()
+        settings.idleTimeout = idleTimeout
+        settings.maxLineBytes = maxLineBytes
+        guard idleTimeout > 0, maxLineBytes >= 64 else { throw ValidationError("--idle-timeout must be > 0 and --max-line-bytes at least 64") }
+        let db = try store.open()
+        let session = try StreamSession(store: db, format: input, settings: settings)
+        var out = ByteWriter.standardOutput()
+        var err = ByteWriter.standardError()
+
+        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGPIPE, SIG_IGN)
+
+        let logger = Logs.logger("streetbump.stream")
+        var filer: Filer?
+        var target: FilingOptions.Target?
+        if file {
+            let t = try await filing.target(store: db, logger: logger)
+            target = t
+            filer = try await Filer.connect(store: db, settings: t.settings, logger: logger)
+        }
+        var announced = Set(try db.filings(in: [.filed]).map(\.id))
+        var lastFiling = 0.0
+        var unreadable: TraceReadError?
+
+        func emit(_ messages: [StreamMessage]) throws {
+            guard !messages.isEmpty else { return }
+            for m in messages { try out.write(m.json + "\n") }
+            try out.flush()
+        }
+        func fileNow(force: Bool) async throws {
+            guard let filer, force || ProcessInfo.processInfo.systemUptime - lastFiling >= 5 else { return }
+            lastFiling = ProcessInfo.processInfo.systemUptime
+            try filer.enqueueQualifying()
+            _ = await filer.processDue()
+            for f in try db.filings(in: [.filed]) where !announced.contains(f.id) {
+                announced.insert(f.id)
+                try out.write("{\"type\":\"request_filed\",\"cluster\":\(f.clusterID),\"generation\":\(f.generation),\"service_request_id\":\(TraceWriter.jsonString(f.serviceRequestID ?? "")),\"lat\":\(TraceWriter.fixed(f.lat, places: 7)),\"lon\":\(TraceWriter.fixed(f.lon, places: 7))}\n")
+            }
+            try out.flush()
+        }
+
+        do {
+            try emit(try session.recover())
+            let capacity = 1 << 20
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+            defer { buffer.deallocate() }
+            var fds = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            reading: while !stopRequested.load(ordering: .relaxed) {
+                // Wait at most 200 ms so idle trips close and signals are seen on a quiet input.
+                let ready = poll(&fds, 1, 200)
+                if ready > 0 {
+                    let n = read(0, buffer.baseAddress, capacity)
+                    if n == 0 { break reading }
+                    if n < 0 {
+                        if errno == EINTR || errno == EAGAIN { continue }
+                        throw FileError(path: "stdin", message: "read failed: \(String(cString: strerror(errno)))")
+                    }
+                    do {
+                        try emit(try session.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: ProcessInfo.processInfo.systemUptime))
+                    } catch let error as TraceReadError {
+                        // Not the format at all: keep what was read, then fail.
+                        unreadable = error
+                        break reading
+                    }
+                } else if ready < 0 && errno != EINTR {
+                    throw FileError(path: "stdin", message: "poll failed: \(String(cString: strerror(errno)))")
+                }
+                for issue in session.takeIssues() { try err.write("warning: \(issue)\n") }
+                try err.flush()
+                try emit(try session.poll(now: ProcessInfo.processInfo.systemUptime))
+                try await fileNow(force: false)
+            }
+            for issue in session.takeIssues() { try err.write("warning: \(issue)\n") }
+            try emit(try session.finish())
+            try await fileNow(force: true)
+        } catch {
+            await target?.stop()
+            throw error
+        }
+        await target?.stop()
+        let s = session.stats, l = session.latency
+        let latency = l.count > 0
+            ? "; hit to announcement (stream time): median ≤ \(Int(l.percentile(0.5))) ms, 90% ≤ \(Int(l.percentile(0.9))) ms, max \(Int(l.max)) ms"
+            : ""
+        try err.write("stream: \(s.bytes) bytes, \(s.rows) rows (\(s.rejectedRows) rejected)\(latency)\(stopRequested.load(ordering: .relaxed) ? ", stopped by signal" : ""); everything committed\n")
+        try err.flush()
+        if let unreadable {
+            try err.write("error: \(unreadable)\n")
+            try err.flush()
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import BumpCore
+import BumpIngest
+import BumpStore
+import Foundation
+import Testing
+
+/// Collects rows.
+struct RowCollector: TraceRowSink {
+    var rows: [TraceRow] = []
+    mutating func accept(_ row: TraceRow, trip: Int) { rows.append(row) }
+}
+
+/// The test city's trip files interleaved in time order, as one NDJSON stream (made once).
+let cityStreamBytes: [UInt8] = {
+    var all: [(row: TraceRow, trip: String)] = []
+    for file in TestCity.shared.files {
+        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        var reader = CanonicalCSVReader(source: file, defaultTrip: name)
+        var collector = RowCollector()
+        let bytes = FileManager.default.contents(atPath: file)!
+        try! bytes.withUnsafeBytes { try reader.consume($0, into: &collector) }
+        try! reader.finish(into: &collector)
+        all += collector.rows.map { ($0, name) }
+    }
+    all.sort { $0.row.t < $1.row.t }
+    var out: [UInt8] = []
+    for (row, trip) in all { TraceWriter.appendNDJSON(row, trip: trip, device: nil, to: &out) }
+    return out
+}()
+
+func cityStream() -> [UInt8] { cityStreamBytes }
+
+func temporaryStore() throws -> TraceStore {
+    try TraceStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-\(UUID().uuidString).sqlite").path)
+}
+
+/// Feeds `bytes` to a new session in chunks, at a wall clock that does not move; returns the messages.
+func stream(_ bytes: [UInt8], into store: TraceStore, settings: StreamSettings = StreamSettings(), chunk: Int = 1 << 20) throws -> [StreamMessage] {
+    let session = try StreamSession(store: store, format: .ndjson, settings: settings)
+    var out = try session.recover()
+    try bytes.withUnsafeBytes { all in
+        var offset = 0
+        while offset < all.count {
+            let end = min(offset + chunk, all.count)
+            out += try session.consume(UnsafeRawBufferPointer(rebasing: all[offset..<end]), now: 0)
+            offset = end
+        }
+    }
+    out += try session.finish()
+    return out
+}
+
+@Suite("Streaming ingestion", .serialized)
+struct StreamTests {
+    @Test("the same city streamed (interleaved, in time order) and ingested as files gives the same store")
+    func parityWithBatch() throws {
+        let (batch, _) = try ingest([TestCity.shared.files])
+        let store = try temporaryStore()
+        let messages = try stream(cityStream(), into: store)
+        let streamed = try store.clusters(classes: [.pothole]), filed = try batch.clusters(classes: [.pothole])
+        #expect(streamed.count == filed.count && !streamed.isEmpty)
+        for c in streamed {
+            let nearest = filed.map { ((c.x - $0.x) * (c.x - $0.x) + (c.y - $0.y) * (c.y - $0.y)).squareRoot() }.min() ?? .infinity
+            #expect(nearest <= 0.5, "pothole cluster \(c.id) is \(nearest) m from any batch pothole")
+        }
+        #expect(try fingerprint(store) == fingerprint(batch), "every cluster, its events and its passes")
+        #expect(try store.counts().events == batch.counts().events)
+        #expect(try store.openTrips().isEmpty)
+        // What was announced and not taken back is exactly what is stored.
+        let announced = messages.filter { if case .event = $0 { true } else { false } }.count
+        let removed = messages.filter { if case .eventRemoved = $0 { true } else { false } }.count
+        #expect(announced - removed == (try store.counts().events))
+        #expect(messages.filter { if case .tripClosed = $0 { true } else { false } }.count == 30)
+    }
+
+    @Test("a trip left open by a killed stream is closed at the next start with the same trim and coverage")
+    func recovery() throws {
+        let bytes = cityStream()
+        let (batch, _) = try ingest([TestCity.shared.files])
+        let store = try temporaryStore()
+        // Half the stream, committed, then the process "dies": no finish.
+        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
+        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
+        let announced = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
+        let poll = try session.poll(now: 10)  // the commit interval has passed
+        #expect(!(announced + poll).isEmpty)
+        #expect(try !store.openTrips().isEmpty)
+        let restarted = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
+        let closing = try restarted.recover()
+        #expect(try store.openTrips().isEmpty)
+        #expect(closing.contains { if case .tripClosed = $0 { true } else { false } })
+        // No stored event lies within the privacy distance of its trip's ends.
+        #expect(try store.counts().events > 0)
+        #expect(try store.counts().events < batch.counts().events)
+    }
+
+    @Test("a trip that comes back after the idle timeout is stored as a second trip, not merged")
+    func reopenedTrip() throws {
+        let store = try temporaryStore()
+        var settings = StreamSettings()
+        settings.ingest.privacyTrim = 0
+        settings.idleTimeout = 5
+        let session = try StreamSession(store: store, format: .ndjson, settings: settings)
+        func rows(_ trip: String, from t0: Double, seconds: Int) -> [UInt8] {
+            var out: [UInt8] = []
+            for i in 0..<(seconds * 10) {
+                let t = t0 + Double(i) * 100
+                let fix = i % 10 == 0
+                TraceWriter.appendNDJSON(TraceRow(t: t, ax: 0.1, ay: 9.8, az: 0.2, lat: fix ? 42.35 + Double(i) * 1e-6 : .nan,
+                                                  lon: fix ? -71.06 : .nan, speed: fix ? 8 : .nan, accuracy: fix ? 5 : .nan),
+                                         trip: trip, device: "d1", to: &out)
+            }
+            return out
+        }
+        let t0 = 1_780_000_000_000.0
+        var out = try rows("veh-1", from: t0, seconds: 20).withUnsafeBytes { try session.consume($0, now: 0) }
+        // Another vehicle drives on; veh-1 falls idle and is closed.
+        out += try rows("veh-2", from: t0 + 20_000, seconds: 20).withUnsafeBytes { try session.consume($0, now: 0) }
+        #expect(out.contains { if case .tripClosed(let trip, _, _, _) = $0 { trip == "veh-1" } else { false } })
+        out += try rows("veh-1", from: t0 + 40_000, seconds: 20).withUnsafeBytes { try session.consume($0, now: 0) }
+        out += try session.finish()
+        let closed = out.compactMap { if case .tripClosed(let trip, _, _, _) = $0 { trip } else { nil } }
+        #expect(closed.sorted() == ["veh-1", "veh-1~2", "veh-2"])
+        #expect(try store.existingTrips(["veh-1", "veh-1~2", "veh-2"]).count == 3)
+    }
+
+    @Test("malformed and over-long lines are reported with their line numbers and skipped; the stream goes on")
+    func malformedLines() throws {
+        let store = try temporaryStore()
+        var settings = StreamSettings()
+        settings.maxLineBytes = 200
+        let session = try StreamSession(store: store, format: .ndjson, settings: settings)
+        var text = ""
+        for i in 0..<50 { text += "{\"trip\":\"a\",\"t\":\(1_780_000_000_000 + i * 20),\"ax\":0.1,\"ay\":9.8,\"az\":0.3}\n" }
+        text += "{\"trip\":\"a\",\"t\":1780000001000,\"ax\":\"oops\",\"ay\":9.8,\"az\":0.3}\n"            // line 51
+        text += "{\"trip\":\"a\",\"t\":1780000001020,\"ax\":0.1,\"pad\":\"\(String(repeating: "x", count: 500))\"}\n"  // line 52
+        text += "{\"trip\":\"a\",\"t\":1780000001040,\"ax\":0.1,\"ay\":9.8,\"az\":0.3}\n"
+        _ = try Array(text.utf8).withUnsafeBytes { try session.consume($0, now: 0) }
+        let issues = session.takeIssues()
+        #expect(issues.map(\.line) == [51, 52], "\(issues)")
+        #expect(issues.first?.field == "ax")
+        #expect(session.stats.rows == 51 && session.stats.rejectedRows == 2)
+        #expect(session.takeIssues().isEmpty, "each issue is handed over once")
+        _ = try session.finish()
+    }
+}
