@@ -275,8 +275,9 @@ public struct LatencyHistogram: Sendable {
 }
 
 /// Per-trip online state of a stream: bounded however long the trip (the detector's own
-/// buffers, the fixes since the last commit, the events not yet committed).
-struct OpenTrip {
+/// buffers, the fixes since the last commit, the events not yet committed). A class, so the
+/// per-row lookup hands out a reference instead of copying the detector.
+final class OpenTrip {
     var detector: TripDetector
     var storedName: String?
     var firstFix: Fix?
@@ -291,10 +292,12 @@ struct OpenTrip {
     var lastRowT = -Double.infinity
     var lastWall = 0.0
 
+    init(detector: TripDetector) { self.detector = detector }
+
     var hasPending: Bool { !pendingEvents.isEmpty || !newFixes.isEmpty }
 
     /// Returns whether events became final.
-    mutating func accept(_ row: TraceRow, streamTime: Double, wall: Double) -> Bool {
+    func accept(_ row: TraceRow, streamTime: Double, wall: Double) -> Bool {
         detector.accept(row)
         lastRowT = max(lastRowT, row.t)
         lastWall = wall
@@ -309,13 +312,13 @@ struct OpenTrip {
         return takeReady(at: streamTime)
     }
 
-    mutating func finish() {
+    func finish() {
         detector.finish()
         takeReady(at: lastRowT)
     }
 
     @discardableResult
-    private mutating func takeReady(at streamTime: Double) -> Bool {
+    private func takeReady(at streamTime: Double) -> Bool {
         guard !detector.ready.isEmpty else { return false }
         for e in detector.ready { pendingEvents.append((e, streamTime)) }
         detector.ready.removeAll(keepingCapacity: true)
@@ -324,7 +327,7 @@ struct OpenTrip {
 
     /// Hands over what is pending as one store update: events outside the privacy trim around
     /// the start (the end is not known yet), projected; the new fixes; provisional coverage.
-    mutating func takeUpdate(name: String, device: String?, privacyTrim: Double, transformer: CRSTransformer) -> TraceStore.StreamTripUpdate {
+    func takeUpdate(name: String, device: String?, privacyTrim: Double, transformer: CRSTransformer) -> TraceStore.StreamTripUpdate {
         var events: [StoredEvent] = []
         var trimmed = 0
         var waiting: [(event: BumpEvent, readyAt: Double)] = []
@@ -382,8 +385,14 @@ struct StreamSink: TraceRowSink {
     mutating func accept(_ row: TraceRow, trip: Int) {
         if row.t > streamTime { streamTime = row.t }
         if pendingSince == nil { pendingSince = wallNow }
-        if trips[trip] == nil { trips[trip] = OpenTrip(detector: TripDetector(trip: trip, config: config)) }
-        if trips[trip]!.accept(row, streamTime: streamTime, wall: wallNow) { earliestReady = min(earliestReady, streamTime) }
+        let open: OpenTrip
+        if let existing = trips[trip] {
+            open = existing
+        } else {
+            open = OpenTrip(detector: TripDetector(trip: trip, config: config))
+            trips[trip] = open
+        }
+        if open.accept(row, streamTime: streamTime, wall: wallNow) { earliestReady = min(earliestReady, streamTime) }
     }
 
     /// After a commit: only events still waiting for a first fix stay pending.
