@@ -139,10 +139,14 @@ public final class StreamSession {
             stale = sink.trips.filter { sink.streamTime - $0.value.lastRowT > idle * 1_000 || now - $0.value.lastWall > idle }.map(\.key)
             nextStaleCheck = (sink.streamTime + 1_000, now + 0.2)
         }
-        let eventDue = sink.earliestReady < sink.streamTime - settings.maxEventDelay
-        if !stale.isEmpty || eventDue || (sink.pendingSince.map { now - $0 >= settings.commitInterval } ?? false) {
+        let due = sink.streamTime - settings.maxEventDelay
+        let periodic = sink.pendingSince.map { now - $0 >= settings.commitInterval } ?? false
+        if !stale.isEmpty || periodic {
             out += try commit(closing: Set(stale))
             lastCommit = now
+        } else if sink.earliestReady < due {
+            // Only the trips with an event due: their neighbours' fixes can wait for the periodic commit.
+            out += try commit(closing: [], onlyEventsReadyBefore: due)
         }
         if clustersDirty, now - lastRecluster >= settings.reclusterInterval {
             out += try recluster()
@@ -164,13 +168,14 @@ public final class StreamSession {
 
     // MARK: Commit
 
-    private func commit(closing: Set<Int>) throws -> [StreamMessage] {
+    private func commit(closing: Set<Int>, onlyEventsReadyBefore due: Double? = nil) throws -> [StreamMessage] {
         for index in closing { sink.trips[index]?.finish() }
         var updates: [TraceStore.StreamTripUpdate] = []
         var names: [Int: String] = [:]
         let firstFix = sink.trips.values.lazy.compactMap(\.firstFix).first.map { ($0.lat, $0.lon) }
         let transformer = try writer.projection(near: firstFix)
         for (index, trip) in sink.trips where trip.hasPending || closing.contains(index) {
+            if let due, !trip.pendingEvents.contains(where: { $0.readyAt < due }) { continue }
             // Without a CRS nothing can be placed yet: keep it pending.
             guard let transformer else { break }
             let name = try self.name(of: index)
@@ -178,7 +183,7 @@ public final class StreamSession {
             updates.append(sink.trips[index]!.takeUpdate(name: name, device: reader.tripDevices[index],
                                                           privacyTrim: settings.ingest.privacyTrim, transformer: transformer))
         }
-        sink.committed()
+        sink.committed(all: due == nil)
         var out: [StreamMessage] = []
         if !updates.isEmpty {
             let inserted = try store.commitStream(updates)
@@ -395,9 +400,9 @@ struct StreamSink: TraceRowSink {
         if open.accept(row, streamTime: streamTime, wall: wallNow) { earliestReady = min(earliestReady, streamTime) }
     }
 
-    /// After a commit: only events still waiting for a first fix stay pending.
-    mutating func committed() {
+    /// After a commit (of every trip, or only of those with events due): what stays pending.
+    mutating func committed(all: Bool) {
         earliestReady = trips.values.lazy.flatMap(\.pendingEvents).map(\.readyAt).min() ?? .infinity
-        pendingSince = nil
+        if all { pendingSince = nil }
     }
 }
