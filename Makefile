@@ -4,7 +4,7 @@ APT_PACKAGES := libproj-dev libsqlite3-dev pkg-config
 DEMO_DIR     ?= demo-out
 BIN_RELEASE  := .build/release/streetbump
 
-.PHONY: all deps build release demo test clean
+.PHONY: all deps build release demo test bench clean
 
 all: build
 
@@ -53,6 +53,12 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip '$(HTTP_SUITES)'
 	$(SWIFT) test --skip-build --filter '$(HTTP_SUITES)'
+
+# Whole-process throughput and memory over a fixed simulated set (made once in bench-data/),
+# as ratios to `wc -l`; writes Benchmarks/RESULTS.md.
+bench: release
+	@command -v /usr/bin/time >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq time; }
+	Benchmarks/run.sh $(BIN_RELEASE)
 
 clean:
 	rm -rf .build $(DEMO_DIR)
