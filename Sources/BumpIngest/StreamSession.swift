@@ -93,12 +93,17 @@ public final class StreamSession {
     /// trip closes are not counted).
     public private(set) var latency = LatencyHistogram()
 
-    /// Closes trips a previous run left open (it stopped without closing them).
-    public func recover() throws -> [StreamMessage] {
-        var out: [StreamMessage] = []
-        for (_, name) in try store.openTrips() { out += try closeStored(name: name) }
-        if !out.isEmpty { clustersDirty = true }
-        return out
+    /// Trips a previous run left open (it was killed), by name, with the wall time they were
+    /// adopted: resumed if their rows come again, closed after the idle timeout otherwise.
+    private var dormant: [String: Double] = [:]
+
+    /// Adopts the trips a previous run left open. A producer that sends them again (from their
+    /// start) resumes them: events and fixes already stored are not stored twice, so the store
+    /// ends as if the run had never been killed. Those not sent again close after the idle
+    /// timeout, or at the end of this run.
+    public func recover(now: Double = 0) throws -> [StreamMessage] {
+        for (_, name) in try store.openTrips() { dormant[name] = now }
+        return []
     }
 
     /// Feeds bytes read at wall time `now` (seconds, any monotonic origin) and returns what
@@ -131,6 +136,7 @@ public final class StreamSession {
 
     /// Does what is due at wall time `now`: commits, closes idle trips, re-clusters.
     public func poll(now: Double) throws -> [StreamMessage] {
+        if sink.hasUnresolved { try resolveNewTrips() }
         var out: [StreamMessage] = []
         var stale: [Int] = []
         // Looking for idle trips costs a pass over them all: once a stream second or 200 ms.
@@ -138,6 +144,10 @@ public final class StreamSession {
             let idle = settings.idleTimeout
             stale = sink.trips.filter { sink.streamTime - $0.value.lastRowT > idle * 1_000 || now - $0.value.lastWall > idle }.map(\.key)
             nextStaleCheck = (sink.streamTime + 1_000, now + 0.2)
+        }
+        for (name, since) in dormant where now - since > settings.idleTimeout {
+            dormant[name] = nil
+            out += try closeStored(name: name)
         }
         let due = sink.streamTime - settings.maxEventDelay
         let periodic = sink.pendingSince.map { now - $0 >= settings.commitInterval } ?? false
@@ -161,7 +171,10 @@ public final class StreamSession {
             // A broken last line is only a row problem here: the rest is committed.
             try? reader.finish(into: &sink)
         }
+        if sink.hasUnresolved { try resolveNewTrips() }
         var out = try commit(closing: Set(sink.trips.keys))
+        for name in dormant.keys.sorted() { out += try closeStored(name: name) }
+        dormant = [:]
         if clustersDirty { out += try recluster() }
         return out
     }
@@ -174,11 +187,11 @@ public final class StreamSession {
         var names: [Int: String] = [:]
         let firstFix = sink.trips.values.lazy.compactMap(\.firstFix).first.map { ($0.lat, $0.lon) }
         let transformer = try writer.projection(near: firstFix)
-        for (index, trip) in sink.trips where trip.hasPending || closing.contains(index) {
+        for (index, trip) in sink.trips where trip.hasPending || (closing.contains(index) && trip.accepted > 0) {
             if let due, !trip.pendingEvents.contains(where: { $0.readyAt < due }) { continue }
             // Without a CRS nothing can be placed yet: keep it pending.
             guard let transformer else { break }
-            let name = try self.name(of: index)
+            guard let name = trip.storedName else { continue }
             names[index] = name
             updates.append(sink.trips[index]!.takeUpdate(name: name, device: reader.tripDevices[index],
                                                           privacyTrim: settings.ingest.privacyTrim, transformer: transformer))
@@ -202,19 +215,32 @@ public final class StreamSession {
         return out
     }
 
-    /// The stored name of a trip: its own, or `name~2`, `~3`… when a trip of that name was
-    /// already closed (it came back after the idle timeout, or is sent again).
-    private func name(of index: Int) throws -> String {
-        if let name = sink.trips[index]?.storedName { return name }
-        let base = reader.tripNames[index]
-        var candidate = base
-        var segment = 1
-        while try store.tripOpenStates([candidate])[candidate] == false {
-            segment += 1
-            candidate = "\(base)~\(segment)"
+    /// Decides, for trips seen for the first time, under which name they are stored and which of
+    /// their rows are already stored, then lets their held rows through:
+    /// - a trip a killed run left open resumes under its name (what is stored is not stored twice);
+    /// - a trip already stored and closed: its rows up to the stored end are the same rows sent
+    ///   again and are dropped; later rows are a new trip `name~2` (`~3`, …);
+    /// - otherwise the trip's own name.
+    private func resolveNewTrips() throws {
+        for (index, trip) in sink.trips where trip.storedName == nil {
+            let base = reader.tripNames[index]
+            var skip = -Double.infinity
+            var name = base
+            if dormant.removeValue(forKey: base) == nil {
+                var segment = 1
+                while let stored = try store.tripState(name: name), !stored.open {
+                    skip = max(skip, stored.end)
+                    segment += 1
+                    name = "\(base)~\(segment)"
+                }
+                dormant[name] = nil
+            }
+            trip.resolve(name: name, skipThrough: skip)
+            for row in trip.takeHeld() where trip.accept(row, streamTime: sink.streamTime, wall: sink.wallNow) {
+                sink.earliestReady = min(sink.earliestReady, sink.streamTime)
+            }
         }
-        sink.trips[index]?.storedName = candidate
-        return candidate
+        sink.hasUnresolved = false
     }
 
     /// Closes a stored open trip exactly as batch ingest would have stored it.
@@ -284,7 +310,13 @@ public struct LatencyHistogram: Sendable {
 /// per-row lookup hands out a reference instead of copying the detector.
 final class OpenTrip {
     var detector: TripDetector
-    var storedName: String?
+    /// Set once the session has looked the trip up in the store; until then rows are held.
+    private(set) var storedName: String?
+    private var held: [TraceRow] = []
+    /// Rows at or before this time were stored before (the trip is being sent again).
+    private var skipThrough = -Double.infinity
+    /// Rows that reached the detector.
+    private(set) var accepted = 0
     var firstFix: Fix?
     /// The last fix kept (at most one a second, as batch ingest keeps them).
     var lastKeptFix: Fix?
@@ -301,11 +333,27 @@ final class OpenTrip {
 
     var hasPending: Bool { !pendingEvents.isEmpty || !newFixes.isEmpty }
 
+    func resolve(name: String, skipThrough: Double) {
+        storedName = name
+        self.skipThrough = skipThrough
+    }
+
+    func takeHeld() -> [TraceRow] {
+        defer { held = [] }
+        return held
+    }
+
     /// Returns whether events became final.
     func accept(_ row: TraceRow, streamTime: Double, wall: Double) -> Bool {
-        detector.accept(row)
         lastRowT = max(lastRowT, row.t)
         lastWall = wall
+        guard storedName != nil else {
+            held.append(row)
+            return false
+        }
+        if row.t <= skipThrough { return false }
+        accepted += 1
+        detector.accept(row)
         start = min(start, row.t)
         end = max(end, row.t)
         if row.hasFix, lastKeptFix == nil || abs(row.t - lastKeptFix!.t) >= 1_000 {
@@ -386,6 +434,8 @@ struct StreamSink: TraceRowSink {
     var earliestReady = Double.infinity
     /// Wall time of the first row since the last commit; nil when nothing is pending.
     var pendingSince: Double?
+    /// Some trip appeared whose name the session has not looked up yet.
+    var hasUnresolved = false
 
     mutating func accept(_ row: TraceRow, trip: Int) {
         if row.t > streamTime { streamTime = row.t }
@@ -396,6 +446,7 @@ struct StreamSink: TraceRowSink {
         } else {
             open = OpenTrip(detector: TripDetector(trip: trip, config: config))
             trips[trip] = open
+            hasUnresolved = true
         }
         if open.accept(row, streamTime: streamTime, wall: wallNow) { earliestReady = min(earliestReady, streamTime) }
     }

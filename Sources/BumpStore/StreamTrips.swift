@@ -40,14 +40,10 @@ extension TraceStore {
         }
     }
 
-    /// Whether each of `names` is stored, and if so whether it is still open.
-    public func tripOpenStates(_ names: [String]) throws -> [String: Bool] {
+    /// Whether a trip of this name is stored, still open, and the time of its last row (ms).
+    public func tripState(name: String) throws -> (open: Bool, end: Double)? {
         try pool.read { db in
-            var out: [String: Bool] = [:]
-            for name in names {
-                if let open = try Bool.fetchOne(db, sql: "SELECT open FROM trip WHERE name = ?", arguments: [name]) { out[name] = open }
-            }
-            return out
+            try Row.fetchOne(db, sql: "SELECT open, end_ms FROM trip WHERE name = ?", arguments: [name]).map { ($0[0], $0[1]) }
         }
     }
 
@@ -61,7 +57,8 @@ extension TraceStore {
                     swell, duration, lateral_ratio, lateral_known, signature, jolts, jolt_spacing, wavelength, kind, confidence)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            let insertFix = try db.cachedStatement(sql: "INSERT INTO stream_fix(trip_id, t, lat, lon, speed, accuracy) VALUES (?, ?, ?, ?, ?, ?)")
+            // A fix already kept (a resent trip) is not kept twice.
+            let insertFix = try db.cachedStatement(sql: "INSERT OR IGNORE INTO stream_fix(trip_id, t, lat, lon, speed, accuracy) VALUES (?, ?, ?, ?, ?, ?)")
             let insertCell = try db.cachedStatement(sql: "INSERT OR IGNORE INTO coverage(cell, direction, trip_id) VALUES (?, ?, ?)")
             let keyExists = try db.cachedStatement(sql: "SELECT 1 FROM event WHERE key = ?")
             for u in updates {
@@ -86,7 +83,8 @@ extension TraceStore {
                 for c in u.coverage { try insertCell.execute(arguments: [c.cell, c.direction, id]) }
                 try db.execute(sql: """
                     UPDATE trip SET device = COALESCE(device, ?), start_ms = MIN(start_ms, ?), end_ms = MAX(end_ms, ?),
-                        samples = ?, fixes = ?, rate = ?, events = events + ?, trimmed_events = trimmed_events + ? WHERE id = ?
+                        samples = MAX(samples, ?), fixes = MAX(fixes, ?), rate = ?, events = events + ?,
+                        trimmed_events = trimmed_events + ? WHERE id = ?
                     """, arguments: [u.device, u.start, u.end, u.samples, u.fixes, u.rate, fresh.count, u.trimmedEvents, id])
                 inserted[u.name] = fresh
             }

@@ -102,7 +102,7 @@ public final class TraceStore: Sendable {
                 CREATE TABLE stream_fix (
                     trip_id INTEGER NOT NULL REFERENCES trip(id) ON DELETE CASCADE,
                     t REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, speed REAL, accuracy REAL);
-                CREATE INDEX stream_fix_trip ON stream_fix(trip_id);
+                CREATE UNIQUE INDEX stream_fix_trip ON stream_fix(trip_id, t);
                 CREATE INDEX event_key ON event(key);
                 """)
         }

@@ -81,7 +81,7 @@ struct Stream: AsyncParsableCommand {
         }
 
         do {
-            try emit(try session.recover())
+            try emit(try session.recover(now: ProcessInfo.processInfo.systemUptime))
             let capacity = 1 << 20
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
             defer { buffer.deallocate() }
