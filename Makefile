@@ -1,6 +1,6 @@
 # streetbump — the two commands that matter: `make demo` and `make test`.
 SWIFT        ?= swift
-APT_PACKAGES := libproj-dev libsqlite3-dev pkg-config
+APT_PACKAGES := libproj-dev libsqlite3-dev zlib1g-dev pkg-config
 DEMO_DIR     ?= demo-out
 BIN_RELEASE  := .build/release/streetbump
 
@@ -48,7 +48,7 @@ demo: release
 
 # The HTTP suites run in their own process: CPU-bound detection tests would otherwise starve
 # the in-process servers' threads and turn into timeouts that have nothing to do with the code.
-HTTP_SUITES := Open311Tests|BumpFilingTests
+HTTP_SUITES := Open311Tests|BumpFilingTests|StreetBumpServerTests
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip '$(HTTP_SUITES)'

@@ -55,6 +55,7 @@ let package = Package(
             name: "StreetBumpServer",
             dependencies: [
                 "BumpStore",
+                "BumpIngest",
                 "Open311",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,10 +63,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // zlib (zlib1g-dev) for gzip uploads.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // The doors into the store: files, streams and uploads share this pipeline.
         .target(
             name: "BumpIngest",
-            dependencies: ["BumpCore", "BumpGeo", "BumpStore"],
+            dependencies: ["BumpCore", "BumpGeo", "BumpStore", "CZlib"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -87,6 +90,7 @@ let package = Package(
         .testTarget(name: "BumpGeoTests", dependencies: ["BumpGeo"], swiftSettings: strict),
         .testTarget(name: "BumpStoreTests", dependencies: ["BumpStore"], swiftSettings: strict),
         .testTarget(name: "BumpIngestTests", dependencies: ["BumpIngest"], swiftSettings: strict),
+        .testTarget(name: "StreetBumpServerTests", dependencies: ["StreetBumpServer", "BumpStore", "BumpIngest"], swiftSettings: strict),
         .testTarget(name: "Open311Tests", dependencies: ["Open311", "StreetBumpServer", "BumpStore"], swiftSettings: strict),
         .testTarget(
             name: "BumpFilingTests",

@@ -17,6 +17,8 @@ public struct StoreOutcome: Sendable {
     public var samples = 0
     /// Trips whose name the store already held (from another file): not stored again.
     public var duplicateTrips: [String] = []
+    /// Each trip stored: its name, accelerometer samples, events kept and events trimmed.
+    public var storedTrips: [(name: String, samples: Int, events: Int, trimmedEvents: Int)] = []
 }
 
 /// Writes detected traces into the store, one transaction per input: the serial end of
@@ -52,8 +54,8 @@ public final class StoreWriter {
     }
 
     /// Stores one detected input (all or nothing). Inputs without a content hash (streams)
-    /// pass `rememberSource: false`.
-    public func write(_ trace: DetectedTrace, rememberSource: Bool = true) throws -> StoreOutcome {
+    /// pass `rememberSource: false`. `summary` makes the text kept with the source (an upload's answer).
+    public func write(_ trace: DetectedTrace, rememberSource: Bool = true, summary: ((StoreOutcome) -> String)? = nil) throws -> StoreOutcome {
         let hash = trace.outcome.hash
         if rememberSource, let previous = try store.ingestedSource(hash: hash) {
             return StoreOutcome(status: .alreadyIngested(previous))
@@ -80,13 +82,15 @@ public final class StoreWriter {
                 outcome.events += r.events.count
                 outcome.samples += r.samples
                 outcome.trimmedEvents += r.trimmedEvents
+                outcome.storedTrips.append((r.name, r.samples, r.events.count, r.trimmedEvents))
                 records.append(r)
             }
         }
         outcome.trips = records.count
         let source = rememberSource
             ? SourceRecord(hash: hash, path: trace.outcome.source, bytes: trace.outcome.bytes,
-                           rows: trace.outcome.stats.rows, rejectedRows: trace.outcome.stats.rejectedRows)
+                           rows: trace.outcome.stats.rows, rejectedRows: trace.outcome.stats.rejectedRows,
+                           summary: summary?(outcome))
             : nil
         try store.ingest(source: source, trips: records)
         return outcome

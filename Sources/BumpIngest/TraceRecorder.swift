@@ -70,6 +70,12 @@ public struct DetectedTrace: Sendable {
     public static func file(_ path: String, format: TraceFormat? = nil, detector: DetectorConfig) throws -> DetectedTrace {
         var recorder = TraceRecorder(config: detector)
         let outcome = try TraceFileReader.read(path: path, format: format, into: &recorder)
+        return finished(recorder, outcome)
+    }
+
+    /// Ends detection and gathers each trip's events, track and counts.
+    static func finished(_ r: TraceRecorder, _ outcome: ReadOutcome) -> DetectedTrace {
+        var recorder = r
         recorder.finish()
         let stats = recorder.detector.tripStats
         let trips = outcome.tripNames.indices.map { i in

@@ -7,13 +7,16 @@ public struct SourceRecord: Sendable, Equatable {
     public var bytes: Int
     public var rows: Int
     public var rejectedRows: Int
+    /// For uploads: the JSON answer, given again when the same content is uploaded again.
+    public var summary: String?
 
-    public init(hash: String, path: String, bytes: Int, rows: Int, rejectedRows: Int) {
+    public init(hash: String, path: String, bytes: Int, rows: Int, rejectedRows: Int, summary: String? = nil) {
         self.hash = hash
         self.path = path
         self.bytes = bytes
         self.rows = rows
         self.rejectedRows = rejectedRows
+        self.summary = summary
     }
 }
 

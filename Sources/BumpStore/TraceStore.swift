@@ -96,7 +96,7 @@ public final class TraceStore: Sendable {
                 CREATE INDEX filing_log_filing ON filing_log(filing_id);
                 """)
         }
-        m.registerMigration("v3: open stream trips") { db in
+        m.registerMigration("v3: open stream trips, upload answers") { db in
             try db.execute(sql: """
                 ALTER TABLE trip ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
                 CREATE TABLE stream_fix (
@@ -104,6 +104,7 @@ public final class TraceStore: Sendable {
                     t REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, speed REAL, accuracy REAL);
                 CREATE UNIQUE INDEX stream_fix_trip ON stream_fix(trip_id, t);
                 CREATE INDEX event_key ON event(key);
+                ALTER TABLE source ADD COLUMN summary TEXT;
                 """)
         }
         return m
@@ -129,6 +130,11 @@ public final class TraceStore: Sendable {
         try pool.read { db in try String.fetchOne(db, sql: "SELECT path FROM source WHERE hash = ?", arguments: [hash]) }
     }
 
+    /// The answer given when this content was first uploaded (uploads answer a repeat with it).
+    public func sourceSummary(hash: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT summary FROM source WHERE hash = ?", arguments: [hash]) }
+    }
+
     /// Names among `names` that the store already holds.
     public func existingTrips(_ names: [String]) throws -> Set<String> {
         guard !names.isEmpty else { return [] }
@@ -146,8 +152,8 @@ public final class TraceStore: Sendable {
         try pool.write { db in
             if let source {
                 try db.execute(
-                    sql: "INSERT INTO source(hash, path, bytes, rows, rejected_rows, ingested_at) VALUES (?, ?, ?, ?, ?, datetime('now'))",
-                    arguments: [source.hash, source.path, source.bytes, source.rows, source.rejectedRows])
+                    sql: "INSERT INTO source(hash, path, bytes, rows, rejected_rows, ingested_at, summary) VALUES (?, ?, ?, ?, ?, datetime('now'), ?)",
+                    arguments: [source.hash, source.path, source.bytes, source.rows, source.rejectedRows, source.summary])
             }
             let insertTrip = try db.makeStatement(sql: """
                 INSERT INTO trip(name, device, source_hash, start_ms, end_ms, samples, fixes, rate, events, trimmed_events)

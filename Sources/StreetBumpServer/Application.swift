@@ -1,3 +1,4 @@
+import BumpIngest
 import BumpStore
 import Foundation
 import Hummingbird
@@ -10,6 +11,9 @@ public struct ServerSettings: Sendable {
     /// 0 picks a free port (tests, the in-process endpoint `file` uses).
     public var port: Int
     public var open311: Open311ServerSettings
+    /// How uploads are detected and stored (as `ingest` would).
+    public var ingest = IngestSettings()
+    public var uploadLimits = UploadLimits()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, open311: Open311ServerSettings) {
         self.host = host
@@ -18,7 +22,8 @@ public struct ServerSettings: Sendable {
     }
 }
 
-/// The streetbump HTTP application: the Open311 endpoint under `/open311/v2` and `/healthz`.
+/// The streetbump HTTP application: trace uploads under `/api/v1`, the Open311 endpoint under
+/// `/open311/v2`, and `/healthz`.
 /// Kept apart from `@main` so tests and the CLI build the same thing.
 /// `now` is the server's clock (tests move it to release deferred ids).
 public func buildApplication(store: TraceStore, settings: ServerSettings, logger: Logger,
@@ -27,6 +32,7 @@ public func buildApplication(store: TraceStore, settings: ServerSettings, logger
     let router = Router()
     router.get("/healthz") { _, _ in "ok\n" }
     Open311Endpoint(store: store, settings: settings.open311, now: now).addRoutes(to: router)
+    UploadEndpoint(store: store, ingest: settings.ingest, limits: settings.uploadLimits).addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "streetbump"),

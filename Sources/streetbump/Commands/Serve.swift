@@ -1,13 +1,15 @@
 import ArgumentParser
+import BumpIngest
 import BumpStore
 import Hummingbird
 import StreetBumpServer
 
-/// `streetbump serve`: the HTTP daemon (so far: the embedded Open311 endpoint and /healthz).
+/// `streetbump serve`: the HTTP daemon (so far: uploads, the embedded Open311 endpoint, /healthz).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the embedded Open311 GeoReport v2 endpoint under /open311/v2 (stops cleanly on SIGTERM/SIGINT).")
+        abstract: "Serve trace uploads (POST /api/v1/traces) and the embedded Open311 GeoReport v2 endpoint under /open311/v2; stops cleanly on SIGTERM/SIGINT.")
     @OptionGroup var store: StoreOptions
+    @OptionGroup var pipeline: PipelineOptions
     @Option(help: "Address to listen on (default 127.0.0.1; config host).")
     var host: String?
     @Option(help: "Port (default 8080; config port).")
@@ -17,14 +19,20 @@ struct Serve: AsyncParsableCommand {
         let config = Configuration.current
         let db = try store.open()
         var keys = [try Open311ServerSettings.ownKey(in: db)]
+        let ingest = try pipeline.settings()
+        var limits = UploadLimits()
+        if let maxBytes = try config.number("upload_max_bytes") { limits.maxBytes = Int(maxBytes) }
         keys += (config.string("open311_server_keys") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let settings = ServerSettings(
+        var settings = ServerSettings(
             host: host ?? config.string("host") ?? "127.0.0.1",
             port: try port ?? config.number("port").map { Int($0) } ?? 8080,
             open311: .standard(apiKeys: keys))
+        settings.ingest = ingest
+        settings.uploadLimits = limits
+        let host = settings.host
         let logger = Logs.logger("streetbump.serve")
         let app = buildApplication(store: db, settings: settings, logger: logger, onServerRunning: { port in
-            logger.notice("serving \(store.path): Open311 at http://\(settings.host):\(port)/open311/v2/discovery.json")
+            logger.notice("serving \(store.path): Open311 at http://\(host):\(port)/open311/v2/discovery.json")
         })
         try await app.runService()
     }

@@ -1,0 +1,88 @@
+import CZlib
+
+/// Limits on one upload: raw size, and (against gzip bombs) decompressed size and ratio.
+public struct UploadLimits: Sendable {
+    public var maxBytes = 256 << 20
+    public var maxDecompressedBytes = 2 << 30
+    public var maxRatio = 200
+    public init() {}
+}
+
+/// An upload refused, with the HTTP status that says why.
+public struct UploadError: Error, CustomStringConvertible, Sendable {
+    public var status: Int
+    public var message: String
+    public init(status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// Streaming gzip (or zlib) decompression that stops at the limits instead of filling memory.
+final class Gunzip {
+    private var stream = z_stream()
+    private let limits: UploadLimits
+    private(set) var inBytes = 0
+    private(set) var outBytes = 0
+    private var output = [UInt8](repeating: 0, count: 256 << 10)
+    private var ended = false
+
+    init(limits: UploadLimits) throws(UploadError) {
+        self.limits = limits
+        // 15 + 32: a 32 KiB window, gzip or zlib header detected automatically.
+        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw UploadError(status: 500, "cannot start gzip decompression")
+        }
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    /// Decompresses `chunk`, handing each piece of output to `body`.
+    func decompress(_ chunk: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard chunk.count > 0 else { return }
+        inBytes += chunk.count
+        let base = UnsafeMutablePointer(mutating: chunk.bindMemory(to: UInt8.self).baseAddress!)
+        stream.next_in = base
+        stream.avail_in = UInt32(chunk.count)
+        while stream.avail_in > 0 {
+            if ended {
+                // Another gzip member follows (concatenated files).
+                inflateReset(&stream)
+                ended = false
+            }
+            let status: Int32 = output.withUnsafeMutableBytes { out in
+                stream.next_out = out.bindMemory(to: UInt8.self).baseAddress
+                stream.avail_out = UInt32(out.count)
+                return inflate(&stream, Z_NO_FLUSH)
+            }
+            let produced = output.count - Int(stream.avail_out)
+            outBytes += produced
+            if outBytes > limits.maxDecompressedBytes {
+                throw UploadError(status: 413, "decompressed body exceeds \(limits.maxDecompressedBytes) bytes")
+            }
+            // The ratio to the input consumed so far, checked from the first full buffer on, so a
+            // bomb is refused before its output reaches the reader.
+            let consumed = inBytes - Int(stream.avail_in)
+            if outBytes >= output.count && outBytes / max(consumed, 1) > limits.maxRatio {
+                throw UploadError(status: 413, "gzip expands more than \(limits.maxRatio) times: refused as a decompression bomb")
+            }
+            if produced > 0 { try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            switch status {
+            case Z_OK: continue
+            case Z_STREAM_END: ended = true
+            case Z_BUF_ERROR where produced > 0: continue
+            case Z_BUF_ERROR: return
+            default:
+                let why = stream.msg.map { String(cString: $0) } ?? String(cString: zError(status))
+                throw UploadError(status: 400, "the body is not valid gzip (\(why))")
+            }
+        }
+    }
+
+    /// Fails when the input ended in the middle of a gzip member.
+    func finish() throws(UploadError) {
+        if inBytes > 0 && !ended { throw UploadError(status: 400, "the gzip body is truncated") }
+    }
+}
+

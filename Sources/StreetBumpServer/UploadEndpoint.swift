@@ -1,0 +1,94 @@
+import BumpCore
+import BumpIngest
+import BumpStore
+import Foundation
+import Hummingbird
+import Open311
+
+/// `POST /api/v1/traces`: a finished trip (canonical CSV, NDJSON, or gzip of either) read,
+/// detected and stored as its body streams in, answered with the trip summary. The same content
+/// uploaded again gets the same answer and changes nothing.
+public struct UploadEndpoint: Sendable {
+    public let store: TraceStore
+    public let ingest: IngestSettings
+    public let limits: UploadLimits
+
+    public init(store: TraceStore, ingest: IngestSettings, limits: UploadLimits) {
+        self.store = store
+        self.ingest = ingest
+        self.limits = limits
+    }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/api/v1/traces") { request, _ in
+            do {
+                return try await self.upload(request)
+            } catch let e as UploadError {
+                return Self.json(["error": e.message], status: .init(code: e.status))
+            } catch let e as TraceReadError {
+                return Self.json(["error": e.description], status: .badRequest)
+            }
+        }
+    }
+
+    func upload(_ request: Request) async throws -> Response {
+        let type = (request.headers[.contentType] ?? "").lowercased()
+        let encoding = (request.headers[.contentEncoding] ?? "").lowercased()
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxBytes {
+            throw UploadError(status: 413, "the body (\(length) bytes) exceeds \(limits.maxBytes) bytes")
+        }
+        let format: TraceFormat?
+        switch type.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespaces) }) ?? "" {
+        case "text/csv": format = .csv
+        case "application/x-ndjson", "application/jsonl", "application/json": format = .ndjson
+        case "", "application/gzip", "application/x-gzip", "application/octet-stream": format = nil
+        default: throw UploadError(status: 415, "send text/csv, application/x-ndjson or application/gzip, not \(type)")
+        }
+        let gzip: Bool? = encoding == "gzip" || type.hasPrefix("application/gzip") || type.hasPrefix("application/x-gzip") ? true : nil
+        // A body without a trip column is one trip: named by `?trip=`, else uniquely (the same
+        // content uploaded again is recognised by its hash, not its name).
+        let query = request.uri.query.flatMap(FormEncoding.decode) ?? [:]
+        let trip = query["trip"].flatMap { $0.isEmpty ? nil : String($0.prefix(120)) } ?? "upload-" + UUID().uuidString.lowercased().prefix(13)
+        let upload = TraceUpload(name: trip, format: format, gzip: gzip, limits: limits, detector: ingest.detector)
+        for try await buffer in request.body {
+            try buffer.withUnsafeReadableBytes { try upload.consume($0) }
+        }
+        let detected = try upload.finish()
+        if let previous = try store.sourceSummary(hash: detected.outcome.hash) {
+            return Self.response(previous, status: .ok)
+        }
+        let writer = try StoreWriter(store: store, settings: ingest)
+        let outcome = try writer.write(detected) { Self.summary(detected, $0) }
+        if case .alreadyIngested = outcome.status {
+            // A file ingested by path before, or a concurrent upload of the same content.
+            return Self.response(try store.sourceSummary(hash: detected.outcome.hash) ?? Self.summary(detected, outcome), status: .ok)
+        }
+        _ = try ClusterUpdater.update(store: store, settings: ingest)
+        return Self.response(Self.summary(detected, outcome), status: .created)
+    }
+
+    static func summary(_ d: DetectedTrace, _ o: StoreOutcome) -> String {
+        let s = d.outcome.stats
+        let trips = o.storedTrips.map {
+            "{\"name\":\(TraceWriter.jsonString($0.name)),\"samples\":\($0.samples),\"events\":\($0.events),\"trimmed_events\":\($0.trimmedEvents)}"
+        }
+        let issues = d.outcome.issues.prefix(20).map {
+            "{\"line\":\($0.line),\"field\":\(TraceWriter.jsonString($0.field ?? "")),\"reason\":\(TraceWriter.jsonString($0.reason))}"
+        }
+        return "{\"hash\":\(TraceWriter.jsonString(d.outcome.hash)),\"format\":\"\(d.outcome.format.rawValue)\",\"bytes\":\(d.outcome.bytes),"
+            + "\"rows\":\(s.rows),\"rejected_rows\":\(s.rejectedRows),\"trips\":[\(trips.joined(separator: ","))],"
+            + "\"duplicate_trips\":[\(o.duplicateTrips.map(TraceWriter.jsonString).joined(separator: ","))],"
+            + "\"events\":\(o.events),\"trimmed_events\":\(o.trimmedEvents),\"issues\":[\(issues.joined(separator: ","))]}"
+    }
+
+    /// 201 for a new upload, 200 with the same body for the same content again.
+    static func response(_ body: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
+    }
+
+    static func json(_ fields: [String: String], status: HTTPResponse.Status) -> Response {
+        let body = "{" + fields.sorted { $0.key < $1.key }.map { "\(TraceWriter.jsonString($0.key)):\(TraceWriter.jsonString($0.value))" }.joined(separator: ",") + "}"
+        return response(body, status: status)
+    }
+}
