@@ -33,6 +33,7 @@ public func buildApplication(store: TraceStore, settings: ServerSettings, logger
     router.get("/healthz") { _, _ in "ok\n" }
     Open311Endpoint(store: store, settings: settings.open311, now: now).addRoutes(to: router)
     UploadEndpoint(store: store, ingest: settings.ingest, limits: settings.uploadLimits).addRoutes(to: router)
+    ClusterAPI(store: store).addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "streetbump"),

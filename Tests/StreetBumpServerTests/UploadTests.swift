@@ -45,6 +45,12 @@ final class ServerFixture: Sendable {
         try? FileManager.default.removeItem(at: dir)
     }
 
+    func get(_ path: String) async throws -> (status: Int, body: String, type: String) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: base + path)!)
+        let http = response as! HTTPURLResponse
+        return (http.statusCode, String(decoding: data, as: UTF8.self), http.value(forHTTPHeaderField: "Content-Type") ?? "")
+    }
+
     func post(_ path: String, body: Data, headers: [String: String]) async throws -> (status: Int, body: String, headers: [AnyHashable: Any]) {
         var r = URLRequest(url: URL(string: base + path)!)
         r.httpMethod = "POST"

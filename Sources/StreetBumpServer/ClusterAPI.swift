@@ -1,0 +1,118 @@
+import BumpCore
+import BumpStore
+import Foundation
+import Hummingbird
+import Open311
+
+/// The read API for GIS tools and the review page: clusters as GeoJSON (or CSV) with filters
+/// and paging, and one cluster with the evidence behind it.
+public struct ClusterAPI: Sendable {
+    public let store: TraceStore
+
+    public init(store: TraceStore) { self.store = store }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("/api/v1/clusters") { request, _ in
+            try self.respond { try self.list(request, csv: false) }
+        }
+        router.get("/api/v1/clusters.csv") { request, _ in
+            try self.respond { try self.list(request, csv: true) }
+        }
+        router.get("/api/v1/clusters/:id") { _, context in
+            try self.respond {
+                guard let id = context.parameters.get("id", as: Int64.self), let c = try self.store.cluster(id: id) else {
+                    throw APIError(.notFound, "no such cluster")
+                }
+                return Self.json(try self.evidence(c))
+            }
+        }
+    }
+
+    /// Filters: `bbox=minLon,minLat,maxLon,maxLat`, `class=a,b`, `state=a,b`, `min_confidence`,
+    /// `limit` (default 500, at most 10,000) and `offset`. Noise is left out unless asked for.
+    func list(_ request: Request, csv: Bool) throws -> Response {
+        let q = request.uri.query.flatMap(FormEncoding.decode) ?? [:]
+        var classes: Set<ClusterClass>?
+        if let c = q["class"], !c.isEmpty {
+            classes = Set(try c.split(separator: ",").map { name in
+                guard let k = ClusterClass(rawValue: String(name)) else {
+                    throw APIError(.badRequest, "class must be one of \(ClusterClass.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+                }
+                return k
+            })
+        }
+        let states = q["state"].map { Set($0.split(separator: ",").map(String.init)) }
+        let minConfidence = try q["min_confidence"].map { try Self.number($0, "min_confidence") } ?? 0
+        var box: (minLon: Double, minLat: Double, maxLon: Double, maxLat: Double)?
+        if let b = q["bbox"] {
+            let v = try b.split(separator: ",").map { try Self.number(String($0), "bbox") }
+            guard v.count == 4, v[0] <= v[2], v[1] <= v[3] else { throw APIError(.badRequest, "bbox is minLon,minLat,maxLon,maxLat") }
+            box = (v[0], v[1], v[2], v[3])
+        }
+        let limit = min(max(Int(try q["limit"].map { try Self.number($0, "limit") } ?? 500), 1), 10_000)
+        let offset = max(Int(try q["offset"].map { try Self.number($0, "offset") } ?? 0), 0)
+        let all = try store.clusters(classes: classes).filter { c in
+            (classes != nil || c.cls != .noise) && (states?.contains(c.state) ?? true) && c.confidence >= minConfidence
+                && (box.map { c.lon >= $0.minLon && c.lon <= $0.maxLon && c.lat >= $0.minLat && c.lat <= $0.maxLat } ?? true)
+        }
+        let page = Array(all.dropFirst(offset).prefix(limit))
+        if csv {
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(string: ClusterExport.csv(page))))
+        }
+        var geo = ClusterExport.geoJSON(page, crs: try store.setting("crs") ?? "")
+        // Paging as RFC 7946 foreign members.
+        geo = "{\"total\":\(all.count),\"offset\":\(offset),\"limit\":\(limit)," + geo.dropFirst()
+        return Response(status: .ok, headers: [.contentType: "application/geo+json; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: geo)))
+    }
+
+    /// One cluster: its GeoJSON feature, every event with its trip, and its requests.
+    func evidence(_ c: ClusterRecord) throws -> String {
+        let feature = ClusterExport.geoJSON([c], crs: try store.setting("crs") ?? "")
+        let line = feature.components(separatedBy: "\n").dropFirst().first ?? ""
+        let featureJSON = line.isEmpty ? "null" : line
+        let events = try store.events(ofCluster: c.id).map { trip, device, e in
+            "{\"trip\":\(TraceWriter.jsonString(trip)),\"device\":\(device.map(TraceWriter.jsonString) ?? "null"),\"t\":\(TraceWriter.jsonString(Timestamp.iso(e.t))),"
+                + "\"speed\":\(Self.num(e.speed, 2)),\"peak\":\(Self.num(e.peak, 3)),\"lateral_ratio\":\(Self.num(e.lateralRatio, 3)),"
+                + "\"signature\":\(TraceWriter.jsonString(e.signature.rawValue)),\"jolts\":\(e.jolts),\"kind\":\(TraceWriter.jsonString(e.kind.rawValue)),"
+                + "\"confidence\":\(Self.num(e.confidence, 3))}"
+        }
+        let requests = try store.filings(ofCluster: c.id).map { f in
+            "{\"generation\":\(f.generation),\"state\":\(TraceWriter.jsonString(f.state.rawValue)),"
+                + "\"service_request_id\":\(f.serviceRequestID.map(TraceWriter.jsonString) ?? "null"),"
+                + "\"status\":\(f.requestStatus.map(TraceWriter.jsonString) ?? "null"),\"last_error\":\(f.lastError.map(TraceWriter.jsonString) ?? "null")}"
+        }
+        return "{\"cluster\":\(featureJSON),\"events\":[\(events.joined(separator: ","))],\"requests\":[\(requests.joined(separator: ","))]}"
+    }
+
+    func respond(_ body: () throws -> Response) throws -> Response {
+        do {
+            return try body()
+        } catch let e as APIError {
+            return Self.json("{\"error\":\(TraceWriter.jsonString(e.message))}", status: e.status)
+        }
+    }
+
+    static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
+    }
+
+    static func number(_ text: String, _ field: String) throws -> Double {
+        guard let v = Double(text), v.isFinite else { throw APIError(.badRequest, "\(field) must be a number, got '\(text)'") }
+        return v
+    }
+
+    static func num(_ v: Double, _ places: Int) -> String { v.isFinite ? TraceWriter.fixed(v, places: places) : "null" }
+}
+
+/// A refused API call.
+struct APIError: Error {
+    var status: HTTPResponse.Status
+    var message: String
+    init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
