@@ -1,16 +1,24 @@
 # streetbump — the two commands that matter: `make demo` and `make test`.
 SWIFT        ?= swift
 APT_PACKAGES := libproj-dev libsqlite3-dev zlib1g-dev pkg-config
+# The tests also drive the review page in a real browser, with Leaflet from Debian.
+TEST_APT_PACKAGES := chromium libjs-leaflet
 DEMO_DIR     ?= demo-out
 BIN_RELEASE  := .build/release/streetbump
 
-.PHONY: all deps build release demo test bench clean
+.PHONY: all deps test-deps apt-install build release demo test bench clean
 
 all: build
 
 # Installs the system libraries when run as root (CI, fresh containers); otherwise says what to install.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+test-deps: deps
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
+
+apt-install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -49,7 +57,7 @@ demo: release
 # The HTTP suites run in their own process: CPU-bound detection tests would otherwise starve
 # the in-process servers' threads and turn into timeouts that have nothing to do with the code.
 HTTP_SUITES := Open311Tests|BumpFilingTests|StreetBumpServerTests
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip '$(HTTP_SUITES)'
 	$(SWIFT) test --skip-build --filter '$(HTTP_SUITES)'

@@ -56,6 +56,7 @@ let package = Package(
             dependencies: [
                 "BumpStore",
                 "BumpIngest",
+                "BumpGeo",
                 "Open311",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,7 +91,7 @@ let package = Package(
         .testTarget(name: "BumpGeoTests", dependencies: ["BumpGeo"], swiftSettings: strict),
         .testTarget(name: "BumpStoreTests", dependencies: ["BumpStore"], swiftSettings: strict),
         .testTarget(name: "BumpIngestTests", dependencies: ["BumpIngest"], swiftSettings: strict),
-        .testTarget(name: "StreetBumpServerTests", dependencies: ["StreetBumpServer", "BumpStore", "BumpIngest"], swiftSettings: strict),
+        .testTarget(name: "StreetBumpServerTests", dependencies: ["StreetBumpServer", "BumpStore", "BumpIngest", "BumpCore"], swiftSettings: strict),
         .testTarget(name: "Open311Tests", dependencies: ["Open311", "StreetBumpServer", "BumpStore"], swiftSettings: strict),
         .testTarget(
             name: "BumpFilingTests",

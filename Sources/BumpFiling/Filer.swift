@@ -96,7 +96,7 @@ public final class Filer: Sendable {
             FilingPolicy.Candidate(cluster: c, eventTimes: closedClusters.contains(c.id) ? try store.eventTimes(ofCluster: c.id) : [])
         }
         let known = try store.knownFeatures()
-        return FilingPolicy.decide(candidates, filings: filings, settings: settings, describe: { c, generation, previous, reference in
+        return FilingPolicy.decide(candidates, filings: filings, settings: settings, rejected: try store.rejectedSpots(), describe: { c, generation, previous, reference in
             RequestDescription.make(cluster: c, generation: generation, previous: previous, reference: reference,
                                     reviewURL: self.settings.reviewURL, crs: self.crs, nearestAsset: Self.nearestAsset(known, to: c))
         }, now: now())

@@ -27,7 +27,7 @@ public enum FilingPolicy {
 
     /// Whether the cluster is one we would file (ignoring the outbox).
     public static func qualifies(_ c: ClusterRecord, settings: FilingSettings) -> Bool {
-        if c.state == "rejected" { return false }
+        if c.state == "rejected" || c.state == "known_asset" { return false }
         if c.state == "confirmed" { return true }
         return c.cls == .pothole && c.confidence >= settings.minConfidence
     }
@@ -35,7 +35,9 @@ public enum FilingPolicy {
     /// New outbox entries for `candidates`, given every existing filing. Candidates are taken
     /// most confident first, so of two nearby clusters the stronger one is filed and the other
     /// linked to it.
+    /// `rejected`: spots staff rejected; a cluster within 10 m of one is never filed, even under a new id.
     public static func decide(_ candidates: [Candidate], filings: [FilingRecord], settings: FilingSettings,
+                              rejected: [(lat: Double, lon: Double)] = [],
                               describe: (ClusterRecord, _ generation: Int, _ previous: FilingRecord?, _ reference: String) -> String,
                               now: Date) -> [Decision] {
         var byCluster: [Int64: [FilingRecord]] = [:]
@@ -46,6 +48,10 @@ public enum FilingPolicy {
         for candidate in ordered {
             let c = candidate.cluster
             guard qualifies(c, settings: settings) else { continue }
+            if c.state != "confirmed", rejected.contains(where: { LocalGeodesy.distance(($0.lat, $0.lon), (c.lat, c.lon)) <= 10 }) {
+                decisions.append(Decision(clusterID: c.id, entry: nil, reason: "staff rejected a cluster at this spot"))
+                continue
+            }
             let own = (byCluster[c.id] ?? []).sorted { $0.generation < $1.generation }
             if let l = own.last(where: { FilingState.live.contains($0.state) }) {
                 decisions.append(Decision(clusterID: c.id, entry: nil, reason: "already \(l.state.rawValue) (filing \(l.id))"))

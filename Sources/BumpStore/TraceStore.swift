@@ -96,7 +96,7 @@ public final class TraceStore: Sendable {
                 CREATE INDEX filing_log_filing ON filing_log(filing_id);
                 """)
         }
-        m.registerMigration("v3: open stream trips, upload answers") { db in
+        m.registerMigration("v3: open stream trips, upload answers, review actions") { db in
             try db.execute(sql: """
                 ALTER TABLE trip ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
                 CREATE TABLE stream_fix (
@@ -105,6 +105,10 @@ public final class TraceStore: Sendable {
                 CREATE UNIQUE INDEX stream_fix_trip ON stream_fix(trip_id, t);
                 CREATE INDEX event_key ON event(key);
                 ALTER TABLE source ADD COLUMN summary TEXT;
+                CREATE TABLE review_action (
+                    id INTEGER PRIMARY KEY, cluster_id INTEGER NOT NULL, action TEXT NOT NULL, detail TEXT,
+                    actor TEXT NOT NULL, at REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL);
+                CREATE INDEX review_action_cluster ON review_action(cluster_id);
                 """)
         }
         return m

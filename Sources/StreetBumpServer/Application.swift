@@ -14,6 +14,8 @@ public struct ServerSettings: Sendable {
     /// How uploads are detected and stored (as `ingest` would).
     public var ingest = IngestSettings()
     public var uploadLimits = UploadLimits()
+    /// Base-map tiles for the review page; nil draws the driven streets instead.
+    public var tileURL: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8080, open311: Open311ServerSettings) {
         self.host = host
@@ -34,6 +36,8 @@ public func buildApplication(store: TraceStore, settings: ServerSettings, logger
     Open311Endpoint(store: store, settings: settings.open311, now: now).addRoutes(to: router)
     UploadEndpoint(store: store, ingest: settings.ingest, limits: settings.uploadLimits).addRoutes(to: router)
     ClusterAPI(store: store).addRoutes(to: router)
+    ReviewAPI(store: store, tileURL: settings.tileURL).addRoutes(to: router)
+    ReviewPage().addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "streetbump"),

@@ -83,7 +83,12 @@ public struct ClusterAPI: Sendable {
                 + "\"service_request_id\":\(f.serviceRequestID.map(TraceWriter.jsonString) ?? "null"),"
                 + "\"status\":\(f.requestStatus.map(TraceWriter.jsonString) ?? "null"),\"last_error\":\(f.lastError.map(TraceWriter.jsonString) ?? "null")}"
         }
-        return "{\"cluster\":\(featureJSON),\"events\":[\(events.joined(separator: ","))],\"requests\":[\(requests.joined(separator: ","))]}"
+        let reviews = try store.reviews(cluster: c.id).map { r in
+            "{\"action\":\(TraceWriter.jsonString(r.action)),\"detail\":\(r.detail.map(TraceWriter.jsonString) ?? "null"),"
+                + "\"actor\":\(TraceWriter.jsonString(r.actor)),\"at\":\(TraceWriter.jsonString(Timestamp.iso(r.at * 1_000)))}"
+        }
+        return "{\"cluster\":\(featureJSON),\"events\":[\(events.joined(separator: ","))],\"requests\":[\(requests.joined(separator: ","))],"
+            + "\"reviews\":[\(reviews.joined(separator: ","))]}"
     }
 
     func respond(_ body: () throws -> Response) throws -> Response {

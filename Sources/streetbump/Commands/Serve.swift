@@ -4,10 +4,10 @@ import BumpStore
 import Hummingbird
 import StreetBumpServer
 
-/// `streetbump serve`: the HTTP daemon (so far: uploads, the embedded Open311 endpoint, /healthz).
+/// `streetbump serve`: the HTTP daemon: review page, uploads, read API, embedded Open311 endpoint.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve trace uploads (POST /api/v1/traces) and the embedded Open311 GeoReport v2 endpoint under /open311/v2; stops cleanly on SIGTERM/SIGINT.")
+        abstract: "Serve the review page (/), trace uploads and the read API (/api/v1) and the embedded Open311 GeoReport v2 endpoint (/open311/v2); stops cleanly on SIGTERM/SIGINT.")
     @OptionGroup var store: StoreOptions
     @OptionGroup var pipeline: PipelineOptions
     @Option(help: "Address to listen on (default 127.0.0.1; config host).")
@@ -29,10 +29,11 @@ struct Serve: AsyncParsableCommand {
             open311: .standard(apiKeys: keys))
         settings.ingest = ingest
         settings.uploadLimits = limits
+        settings.tileURL = config.string("tile_url")
         let host = settings.host
         let logger = Logs.logger("streetbump.serve")
         let app = buildApplication(store: db, settings: settings, logger: logger, onServerRunning: { port in
-            logger.notice("serving \(store.path): Open311 at http://\(host):\(port)/open311/v2/discovery.json")
+            logger.notice("serving \(store.path): review page http://\(host):\(port)/, Open311 http://\(host):\(port)/open311/v2/discovery.json")
         })
         try await app.runService()
     }

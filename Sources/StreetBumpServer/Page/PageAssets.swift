@@ -1,0 +1,209 @@
+// The review page's files. Everything the page shows from the store goes through textContent
+// (never innerHTML), so a trip name or a reason with markup stays text.
+enum PageAssets {
+    static let html = """
+    <!doctype html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <meta name="referrer" content="no-referrer">
+    <title>streetbump review</title>
+    <link rel="stylesheet" href="/vendor/leaflet/leaflet.css">
+    <link rel="stylesheet" href="/review.css">
+    </head>
+    <body>
+    <header>
+      <h1>streetbump: pothole candidates</h1>
+      <label>Class <select id="class">
+        <option value="pothole">potholes</option>
+        <option value="pothole,casting,speed_hump,rail_crossing">all but noise</option>
+        <option value="casting">castings</option>
+        <option value="speed_hump">speed humps</option>
+        <option value="rail_crossing">rail crossings</option>
+        <option value="noise">noise</option>
+      </select></label>
+      <label>State <select id="state">
+        <option value="">any</option>
+        <option value="candidate">to review</option>
+        <option value="confirmed">confirmed</option>
+        <option value="rejected">rejected</option>
+        <option value="known_asset">known asset</option>
+      </select></label>
+      <span id="status" role="status"></span>
+    </header>
+    <main>
+      <div id="map" aria-label="map of candidates"></div>
+      <section id="side">
+        <table id="queue">
+          <thead><tr><th>id</th><th>class</th><th>confidence</th><th>severity</th><th>hit / passed</th><th>state</th></tr></thead>
+          <tbody></tbody>
+        </table>
+        <div id="detail"></div>
+      </section>
+    </main>
+    <script src="/vendor/leaflet/leaflet.js"></script>
+    <script src="/review.js"></script>
+    </body>
+    </html>
+    """
+
+    static let style = """
+    * { box-sizing: border-box; }
+    body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: #222; }
+    header { display: flex; gap: 1em; align-items: center; padding: .5em 1em; background: #f3f3f3; border-bottom: 1px solid #ccc; }
+    header h1 { font-size: 1.1em; margin: 0 1em 0 0; }
+    main { display: flex; height: calc(100vh - 3em); }
+    #map { flex: 3; min-height: 300px; background: #fafafa; }
+    #side { flex: 2; overflow: auto; padding: .5em; border-left: 1px solid #ccc; }
+    table { border-collapse: collapse; width: 100%; }
+    th, td { text-align: left; padding: 2px 6px; border-bottom: 1px solid #eee; }
+    #queue tbody tr { cursor: pointer; }
+    #queue tbody tr:hover, #queue tbody tr.selected { background: #fff3c4; }
+    .pothole { color: #d7301f; } .casting { color: #2b8cbe; } .speed_hump { color: #c07b00; } .rail_crossing { color: #756bb1; } .noise { color: #777; }
+    #detail h2 { font-size: 1.05em; }
+    #detail .actions { display: flex; flex-wrap: wrap; gap: .5em; margin: .5em 0; }
+    #detail button { padding: .3em .8em; }
+    #status { margin-left: auto; color: #555; }
+    """
+
+    static let script = """
+    'use strict';
+    const $ = (s) => document.querySelector(s);
+    const colours = { pothole: '#d7301f', casting: '#2b8cbe', speed_hump: '#feb24c', rail_crossing: '#756bb1', noise: '#969696' };
+    let map = null, markers = null, fitted = false;
+
+    // Every value from the store becomes text, never markup.
+    function el(tag, text, className) {
+      const e = document.createElement(tag);
+      if (text !== undefined && text !== null) e.textContent = String(text);
+      if (className) e.className = className;
+      return e;
+    }
+    function percent(x) { return Math.round(x * 100) + '%'; }
+    async function getJSON(url) {
+      const r = await fetch(url, { headers: { Accept: 'application/json' } });
+      if (!r.ok) throw new Error(url + ' answered ' + r.status);
+      return r.json();
+    }
+
+    async function init() {
+      const config = await getJSON('/api/v1/config');
+      if (window.L) {
+        map = L.map('map', { preferCanvas: true }).setView([0, 0], 2);
+        if (config.tiles) {
+          L.tileLayer(config.tiles, { maxZoom: 20 }).addTo(map);
+        } else {
+          // No base map: the streets trips drove show where data exists, and where nobody drove.
+          const covered = await getJSON('/api/v1/coverage');
+          const dots = L.layerGroup().addTo(map);
+          for (const [lon, lat] of covered.coordinates) L.circleMarker([lat, lon], { radius: 1, color: '#bbb', weight: 1, interactive: false }).addTo(dots);
+        }
+        markers = L.layerGroup().addTo(map);
+      } else {
+        $('#map').append(el('p', 'The map needs Leaflet (Debian package libjs-leaflet); the queue works without it.'));
+      }
+      $('#class').addEventListener('change', load);
+      $('#state').addEventListener('change', load);
+      await load();
+      const wanted = /^#cluster=(\\d+)$/.exec(location.hash);
+      if (wanted) await show(Number(wanted[1]));
+    }
+
+    async function load() {
+      let url = '/api/v1/clusters?limit=2000&class=' + encodeURIComponent($('#class').value);
+      if ($('#state').value) url += '&state=' + encodeURIComponent($('#state').value);
+      const data = await getJSON(url);
+      const features = data.features.slice().sort((a, b) =>
+        (b.properties.confidence - a.properties.confidence) || (b.properties.severity - a.properties.severity));
+      renderQueue(features);
+      renderMap(features);
+      $('#status').textContent = features.length + ' of ' + data.total + ' shown';
+    }
+
+    function renderQueue(features) {
+      const body = $('#queue tbody');
+      body.replaceChildren();
+      for (const f of features) {
+        const p = f.properties;
+        const row = el('tr');
+        row.dataset.id = String(p.id);
+        row.append(el('td', p.id), el('td', p['class'], p['class']), el('td', percent(p.confidence)), el('td', p.severity),
+                   el('td', p.hits + ' / ' + p.passes), el('td', p.state));
+        row.addEventListener('click', () => show(p.id));
+        body.append(row);
+      }
+    }
+
+    function renderMap(features) {
+      if (!markers) return;
+      markers.clearLayers();
+      const points = [];
+      for (const f of features) {
+        const [lon, lat] = f.geometry.coordinates;
+        points.push([lat, lon]);
+        L.circleMarker([lat, lon], { radius: 4 + 2 * f.properties.severity, color: colours[f.properties['class']] || '#000', fillOpacity: 0.7 })
+          .on('click', () => show(f.properties.id)).addTo(markers);
+      }
+      if (points.length && !fitted) { map.fitBounds(points, { padding: [20, 20] }); fitted = true; }
+    }
+
+    async function show(id) {
+      const d = await getJSON('/api/v1/clusters/' + id);
+      const p = d.cluster.properties;
+      for (const r of document.querySelectorAll('#queue tr.selected')) r.classList.remove('selected');
+      const row = document.querySelector('#queue tr[data-id="' + id + '"]');
+      if (row) row.classList.add('selected');
+      const box = $('#detail');
+      box.replaceChildren();
+      box.append(el('h2', 'Cluster ' + p.id + ': ' + p['class'] + ' (' + percent(p.confidence) + '), ' + p.state));
+      box.append(el('p', 'Hit by ' + p.hits + ' of ' + p.passes + ' trips that passed (' + percent(p.hit_ratio) + '); ' +
+                          p.trips + ' trips, severity ' + p.severity + ' of 5; seen ' + p.first_seen + ' to ' + p.last_seen + '.'));
+      const why = el('ul');
+      for (const r of p.reasons) why.append(el('li', r));
+      box.append(el('h3', 'Why'), why);
+
+      const actions = el('div', null, 'actions');
+      const reason = el('input');
+      reason.placeholder = 'reason (for reject)';
+      const kind = el('select');
+      for (const k of ['casting', 'speed_hump', 'rail_crossing']) { const o = el('option', k); o.value = k; kind.append(o); }
+      const button = (label, body) => { const b = el('button', label); b.addEventListener('click', () => act(id, body())); return b; };
+      actions.append(button('Confirm: file it', () => ({ action: 'confirm' })),
+                     reason, button('Reject', () => ({ action: 'reject', reason: reason.value })),
+                     kind, button('Mark known asset', () => ({ action: 'known_asset', kind: kind.value })),
+                     button('Reopen', () => ({ action: 'reopen' })));
+      box.append(actions);
+
+      box.append(el('h3', 'Requests'));
+      if (!d.requests.length) box.append(el('p', 'none filed'));
+      for (const r of d.requests) box.append(el('p', 'generation ' + r.generation + ': ' + r.state + (r.service_request_id ? ', request ' + r.service_request_id : '') + (r.status ? ' (' + r.status + ')' : '') + (r.last_error ? ': ' + r.last_error : '')));
+      box.append(el('h3', 'Decisions'));
+      if (!d.reviews.length) box.append(el('p', 'none yet'));
+      for (const r of d.reviews) box.append(el('p', r.at + ' ' + r.actor + ': ' + r.action + (r.detail ? ' (' + r.detail + ')' : '')));
+
+      box.append(el('h3', 'Events'));
+      const table = el('table');
+      const head = el('tr');
+      for (const h of ['trip', 'time', 'speed m/s', 'peak m/s²', 'lateral', 'signature', 'kind']) head.append(el('th', h));
+      table.append(head);
+      for (const e of d.events) {
+        const tr = el('tr');
+        tr.append(el('td', e.trip, 'trip'), el('td', e.t), el('td', e.speed), el('td', e.peak), el('td', e.lateral_ratio), el('td', e.signature), el('td', e.kind));
+        table.append(tr);
+      }
+      box.append(table);
+    }
+
+    async function act(id, body) {
+      const r = await fetch('/api/v1/clusters/' + id + '/actions', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const answer = await r.json();
+      $('#status').textContent = r.ok ? 'saved: ' + body.action : answer.error;
+      await load();
+      await show(id);
+    }
+
+    init().catch((e) => { $('#status').textContent = String(e); });
+    """
+}

@@ -1,0 +1,102 @@
+import BumpCore
+import BumpStore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// Debian's chromium, headless: the page as a browser runs it (scripts, fetches, DOM).
+enum Browser {
+    static let path = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// The DOM after the page's scripts ran (virtual time lets its fetches finish).
+    static func dom(_ url: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try #require(path, "chromium is not installed (apt-get install chromium)"))
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=15000", "--dump-dom", url]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+@Suite("review page and review actions")
+struct ReviewPageTests {
+    static let hostile = "<img src=x onerror=alert(1)>"
+
+    /// Uploads the sample stream with one trip renamed to markup, then calls every cluster a pothole.
+    func prepare(_ f: ServerFixture) async throws {
+        let text = try String(contentsOf: UploadTests.stream, encoding: .utf8)
+            .replacingOccurrences(of: "\"trip\":\"trip-0003\"", with: "\"trip\":\(TraceWriter.jsonString(Self.hostile))")
+        let r = try await f.post("/api/v1/traces", body: Data(text.utf8), headers: ["Content-Type": "application/x-ndjson"])
+        #expect(r.status == 201, "\(r.body)")
+        try f.store.updateClusters { snapshot in
+            let clusters = try f.store.clusters().map { c in
+                var p = c
+                p.cls = .pothole
+                p.confidence = 0.9
+                return p
+            }
+            return (clusters, snapshot.points.compactMap { p in p.cluster.map { (event: p.id, cluster: $0) } })
+        }
+    }
+
+    @Test("a real browser renders the queue, and a trip name with markup stays text in the evidence")
+    func browserRendersEscaped() async throws {
+        try await ServerFixture.with { f in
+            try await prepare(f)
+            let clusters = try f.store.clusters()
+            #expect(!clusters.isEmpty)
+            let target = try #require(try clusters.first { c in try f.store.events(ofCluster: c.id).contains { $0.trip == Self.hostile } })
+            let dom = try Browser.dom(f.base + "/#cluster=\(target.id)")
+            #expect(dom.components(separatedBy: "<tr data-id=").count - 1 == clusters.count, "one queue row per pothole")
+            #expect(dom.contains("Cluster \(target.id): pothole"), "the evidence opened from the link")
+            #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;"), "the trip name shown as text")
+            #expect(!dom.contains("<img src=\"x\"") && !dom.contains("<img src=x"), "never as an element")
+        }
+    }
+
+    @Test("the page carries its security headers; Leaflet is served from Debian's files only")
+    func headers() async throws {
+        try await ServerFixture.with { f in
+            let (_, response) = try await URLSession.shared.data(from: URL(string: f.base + "/")!)
+            let http = try #require(response as? HTTPURLResponse)
+            #expect(http.value(forHTTPHeaderField: "Content-Security-Policy")?.contains("script-src 'self'") == true)
+            #expect(http.value(forHTTPHeaderField: "X-Content-Type-Options") == "nosniff")
+            #expect(try await f.get("/vendor/leaflet/leaflet.js").status == (FileManager.default.fileExists(atPath: "/usr/share/javascript/leaflet/leaflet.js") ? 200 : 404))
+            #expect(try await f.get("/vendor/leaflet/..%2F..%2F..%2F..%2Fetc%2Fpasswd").status == 404)
+            #expect(try await f.get("/vendor/leaflet/leaflet.css.map").status == 404)
+        }
+    }
+
+    @Test("review actions: JSON only, reasons required, known assets added, every decision recorded")
+    func actions() async throws {
+        try await ServerFixture.with { f in
+            try await prepare(f)
+            let id = try #require(try f.store.clusters().first?.id)
+            let path = "/api/v1/clusters/\(id)/actions"
+            let form = try await f.post(path, body: Data("action=confirm".utf8), headers: ["Content-Type": "application/x-www-form-urlencoded"])
+            #expect(form.status == 415, "a cross-site form cannot act")
+            let json = ["Content-Type": "application/json"]
+            #expect(try await f.post(path, body: Data(#"{"action":"reject"}"#.utf8), headers: json).status == 400)
+            #expect(try await f.post(path, body: Data(#"{"action":"demolish"}"#.utf8), headers: json).status == 400)
+            #expect(try await f.post("/api/v1/clusters/999999/actions", body: Data(#"{"action":"confirm"}"#.utf8), headers: json).status == 404)
+            #expect(try await f.post(path, body: Data(#"{"action":"reject","reason":"<b>gravel</b> road","actor":"jdoe"}"#.utf8), headers: json).status == 200)
+            #expect(try f.store.cluster(id: id)?.state == "rejected")
+            #expect(try f.store.rejectedSpots().count == 1)
+            #expect(try await f.post(path, body: Data(#"{"action":"reopen"}"#.utf8), headers: json).status == 200)
+            #expect(try f.store.rejectedSpots().isEmpty, "reopened: the spot may be filed again")
+            #expect(try await f.post(path, body: Data(#"{"action":"known_asset","kind":"casting"}"#.utf8), headers: json).status == 200)
+            #expect(try f.store.knownFeatures().count == 1 && f.store.cluster(id: id)?.state == "known_asset")
+            let history = try f.store.reviews(cluster: id).map(\.action)
+            #expect(history == ["reject", "reopen", "known_asset"])
+            let detail = try await f.get("/api/v1/clusters/\(id)")
+            #expect(detail.body.contains("\"actor\":\"jdoe\"") && detail.body.contains("<b>gravel</b> road"), "recorded as given; the page escapes it")
+        }
+    }
+}
