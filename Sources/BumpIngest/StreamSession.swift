@@ -175,7 +175,9 @@ public final class StreamSession {
         var out = try commit(closing: Set(sink.trips.keys))
         for name in dormant.keys.sorted() { out += try closeStored(name: name) }
         dormant = [:]
-        if clustersDirty { out += try recluster() }
+        // Always: a run killed after its last commit but before re-clustering left the clusters
+        // behind the events, and this run may have nothing new to commit.
+        out += try recluster()
         return out
     }
 
