@@ -196,6 +196,17 @@ struct FilingCrashTests {
         return p
     }
 
+    /// Waits for a child on a thread of its own: the child talks to servers in this process,
+    /// which need the cooperative threads a blocking wait would hold.
+    func exit(of process: Process) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                process.waitUntilExit()
+                c.resume()
+            }
+        }
+    }
+
     @Test("SIGKILL between the POST and its commit: the restarted filer finds the request and files no duplicate")
     func killedBetweenPostAndCommit() async throws {
         try await FilingFixture.with(potholes: 3) { f in
@@ -211,11 +222,11 @@ struct FilingCrashTests {
             #expect(try f.cityRequests().count == 1, "the server stored the first request")
             #expect(try f.store.filings(in: [.posting]).count == 1, "the filer committed its intent and waits for the answer")
             kill(filer.processIdentifier, SIGKILL)
-            filer.waitUntilExit()
+            await exit(of: filer)
             #expect(filer.terminationReason == .uncaughtSignal)
 
             let restart = try streetbump(["file", "--db", f.store.path], environment: environment)
-            restart.waitUntilExit()
+            await exit(of: restart)
             #expect(restart.terminationStatus == 0)
             try f.expectExactlyOnePerPothole()
             let filings = try f.store.filings()

@@ -10,8 +10,10 @@ import Testing
 enum Browser {
     static let path = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// The DOM after the page's scripts ran (virtual time lets its fetches finish).
-    static func dom(_ url: String) throws -> String {
+    /// The DOM after the page's scripts ran (virtual time lets its fetches finish). The wait
+    /// happens on a thread of its own: the server the browser talks to needs the test's
+    /// cooperative threads, and blocking one of them could starve it.
+    static func dom(_ url: String) async throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try #require(path, "chromium is not installed (apt-get install chromium)"))
         p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=15000", "--dump-dom", url]
@@ -19,8 +21,13 @@ enum Browser {
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let data = await withCheckedContinuation { (c: CheckedContinuation<Data, Never>) in
+            Thread.detachNewThread {
+                let data = out.fileHandleForReading.readDataToEndOfFile()
+                p.waitUntilExit()
+                c.resume(returning: data)
+            }
+        }
         return String(decoding: data, as: UTF8.self)
     }
 }
@@ -53,7 +60,7 @@ struct ReviewPageTests {
             let clusters = try f.store.clusters()
             #expect(!clusters.isEmpty)
             let target = try #require(try clusters.first { c in try f.store.events(ofCluster: c.id).contains { $0.trip == Self.hostile } })
-            let dom = try Browser.dom(f.base + "/#cluster=\(target.id)")
+            let dom = try await Browser.dom(f.base + "/#cluster=\(target.id)")
             #expect(dom.components(separatedBy: "<tr data-id=").count - 1 == clusters.count, "one queue row per pothole")
             #expect(dom.contains("Cluster \(target.id): pothole"), "the evidence opened from the link")
             #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;"), "the trip name shown as text")
