@@ -29,7 +29,7 @@ public struct ServerSettings: Sendable {
 /// Kept apart from `@main` so tests and the CLI build the same thing.
 /// `now` is the server's clock (tests move it to release deferred ids).
 public func buildApplication(store: TraceStore, settings: ServerSettings, logger: Logger,
-                             now: @escaping @Sendable () -> Date = { Date() },
+                             now: @escaping @Sendable () -> Date = { Date() }, services: [any Service] = [],
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let router = Router()
     router.get("/healthz") { _, _ in "ok\n" }
@@ -41,6 +41,7 @@ public func buildApplication(store: TraceStore, settings: ServerSettings, logger
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "streetbump"),
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
 }

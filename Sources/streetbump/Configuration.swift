@@ -11,7 +11,7 @@ struct Configuration {
         "open311_timeout", "filing_min_confidence", "filing_radius", "filing_posts_per_minute", "filing_max_attempts",
         "review_url",
         // The daemon.
-        "host", "port", "open311_server_keys", "upload_max_bytes", "tile_url",
+        "host", "port", "open311_server_keys", "upload_max_bytes", "tile_url", "filing_interval",
     ]
     /// Each value with where it came from, so a bad one is reported at its source.
     private var values: [String: (value: String, origin: String)] = [:]

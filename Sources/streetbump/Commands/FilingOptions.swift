@@ -20,9 +20,29 @@ struct FilingOptions: ParsableArguments {
     }
 
     func target(store: TraceStore, logger: Logger) async throws -> Target {
+        if Configuration.current.string("open311_url") != nil {
+            return Target(settings: try Self.settings(store: store, embeddedPort: nil), server: nil)
+        }
+        // No city endpoint: file into the store's own queue through the embedded endpoint,
+        // over real HTTP on loopback, exactly as a remote one.
+        let key = try Open311ServerSettings.ownKey(in: store)
+        let server = ServerSettings(host: "127.0.0.1", port: 0, open311: .standard(apiKeys: [key]))
+        let running = try await BackgroundServer.start(logger: logger) { onRunning in
+            buildApplication(store: store, settings: server, logger: logger, onServerRunning: onRunning)
+        }
+        do {
+            return Target(settings: try Self.settings(store: store, embeddedPort: running.port), server: running)
+        } catch {
+            await running.stop()
+            throw error
+        }
+    }
+
+    /// Filing settings from the configuration: `open311_url` when set, else the embedded
+    /// endpoint listening on loopback at `embeddedPort` (with the store's own key).
+    static func settings(store: TraceStore, embeddedPort: Int?) throws -> FilingSettings {
         let config = Configuration.current
         let timeout = try config.number("open311_timeout") ?? 30
-        var server: BackgroundServer?
         let endpoint: GeoReportEndpoint
         if let url = config.string("open311_url") {
             guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
@@ -30,20 +50,16 @@ struct FilingOptions: ParsableArguments {
             }
             endpoint = GeoReportEndpoint(baseURL: base, apiKey: config.string("open311_api_key"),
                                          jurisdictionID: config.string("open311_jurisdiction"), timeout: timeout)
+        } else if let port = embeddedPort {
+            endpoint = GeoReportEndpoint(baseURL: URL(string: "http://127.0.0.1:\(port)/open311/v2")!,
+                                         apiKey: try Open311ServerSettings.ownKey(in: store), timeout: timeout)
         } else {
-            // No city endpoint: file into the store's own queue through the embedded endpoint,
-            // over real HTTP on loopback, exactly as a remote one.
-            let key = try Open311ServerSettings.ownKey(in: store)
-            let settings = ServerSettings(host: "127.0.0.1", port: 0, open311: .standard(apiKeys: [key]))
-            let running = try await BackgroundServer.start(logger: logger) { onRunning in
-                buildApplication(store: store, settings: settings, logger: logger, onServerRunning: onRunning)
-            }
-            server = running
-            endpoint = GeoReportEndpoint(baseURL: URL(string: "http://127.0.0.1:\(running.port)/open311/v2")!, apiKey: key, timeout: timeout)
+            throw ValidationError("no Open311 endpoint: set open311_url")
         }
+        let embedded = config.string("open311_url") == nil
         var s = FilingSettings(endpoint: endpoint, serviceCode: config.string("open311_service_code") ?? "pothole")
         // The in-process queue needs no protection from us; a city's endpoint does.
-        if server != nil {
+        if embedded {
             s.postsPerMinute = 6_000
             s.endpointName = "embedded"
         }
@@ -65,7 +81,7 @@ struct FilingOptions: ParsableArguments {
         guard s.nearbyRadius >= 0, s.postsPerMinute > 0, s.maxAttempts >= 1 else {
             throw ValidationError("filing_radius must be ≥ 0, filing_posts_per_minute > 0 and filing_max_attempts ≥ 1")
         }
-        return Target(settings: s, server: server)
+        return s
     }
 }
 

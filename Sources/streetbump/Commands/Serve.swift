@@ -2,6 +2,7 @@ import ArgumentParser
 import BumpIngest
 import BumpStore
 import Hummingbird
+import ServiceLifecycle
 import StreetBumpServer
 
 /// `streetbump serve`: the HTTP daemon: review page, uploads, read API, embedded Open311 endpoint.
@@ -14,6 +15,8 @@ struct Serve: AsyncParsableCommand {
     var host: String?
     @Option(help: "Port (default 8080; config port).")
     var port: Int?
+    @Flag(inversion: .prefixedNo, help: "Run the filer and status sync inside the server (to open311_url, else the embedded queue).")
+    var file = true
 
     func run() async throws {
         let config = Configuration.current
@@ -32,7 +35,16 @@ struct Serve: AsyncParsableCommand {
         settings.tileURL = config.string("tile_url")
         let host = settings.host
         let logger = Logs.logger("streetbump.serve")
-        let app = buildApplication(store: db, settings: settings, logger: logger, onServerRunning: { port in
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        var services: [any ServiceLifecycle.Service] = []
+        if file {
+            services.append(FilingLoop(
+                store: db, settings: { port in try FilingOptions.settings(store: db, embeddedPort: port) },
+                ownPort: { await ports.first { _ in true } }, logger: Logs.logger("streetbump.filer"),
+                interval: try config.number("filing_interval") ?? 60))
+        }
+        let app = buildApplication(store: db, settings: settings, logger: logger, services: services, onServerRunning: { port in
+            portContinuation.yield(port)
             logger.notice("serving \(store.path): review page http://\(host):\(port)/, Open311 http://\(host):\(port)/open311/v2/discovery.json")
         })
         try await app.runService()
