@@ -197,9 +197,17 @@ public final class Filer: Sendable {
                 : "open request \(r.serviceRequestID) of the same service is \(Int(metres.rounded())) m away; linked instead of filing"
             return save(f, note) != nil ? (ours ? .filed : .linked) : .skipped
         }
-        // 2. Commit the intent, then post.
+        // Staff may have rejected it (or marked it a known asset) since it was queued.
+        if let c = try? store.cluster(id: f.clusterID), c.state == "rejected" || c.state == "known_asset" {
+            f.state = .cancelled
+            save(f, "cancelled: staff marked the cluster \(c.state)")
+            return .skipped
+        }
+        // 2. Commit the intent, then post. The new attempt time is a lease: no other filer
+        // takes this entry while its POST may be in flight.
         f.state = .posting
         f.attempts += 1
+        f.nextAttemptAt = now().timeIntervalSince1970 + settings.endpoint.timeout + (settings.unknownOutcomeDelay ?? settings.endpoint.timeout)
         guard let marked = save(f, "posting (attempt \(f.attempts))") else { return .skipped }
         f = marked
         let receipt: RequestReceipt

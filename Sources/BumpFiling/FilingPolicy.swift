@@ -58,7 +58,9 @@ public enum FilingPolicy {
                 continue
             }
             var previous: FilingRecord?
-            if let last = own.last {
+            // A pothole fixed under another cluster id (re-clustering renumbered it) counts as this one's history.
+            let history = own.last ?? nearest(filings.filter { $0.state == .closed }, to: c, within: settings.nearbyRadius)?.filing
+            if let last = history, !(last.state == .cancelled && c.state == "confirmed") {
                 guard last.state == .closed, let closedAt = last.closedAt else {
                     decisions.append(Decision(clusterID: c.id, entry: nil, reason: "filing \(last.id) was \(last.state.rawValue)"))
                     continue

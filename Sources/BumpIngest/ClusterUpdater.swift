@@ -47,7 +47,7 @@ public enum ClusterUpdater {
         let oldStates = snapshot.states
         var oldSizes: [Int64: Int] = [:]
         for p in points { if let c = p.cluster { oldSizes[c, default: 0] += 1 } }
-        var nextID = (oldStates.keys.max() ?? 0) + 1
+        var nextID = max(oldStates.keys.max() ?? 0, snapshot.highestID) + 1
         var taken = Set<Int64>()
         var ids = [Int64](repeating: 0, count: clusters.count)
         var changes = ClusterChanges()

@@ -5,6 +5,8 @@ public struct UploadLimits: Sendable {
     public var maxBytes = 256 << 20
     public var maxDecompressedBytes = 2 << 30
     public var maxRatio = 200
+    /// Trips in one upload (each holds a detector while the body is read).
+    public var maxTrips = 2_000
     public init() {}
 }
 

@@ -31,6 +31,9 @@ public final class TraceUpload {
         } else {
             try intake.consume(chunk)
         }
+        if intake.tripNames.count > limits.maxTrips {
+            throw UploadError(status: 413, "more than \(limits.maxTrips) trips in one upload; send them in several")
+        }
     }
 
     /// Ends the body and returns what was detected.

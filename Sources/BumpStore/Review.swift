@@ -47,6 +47,12 @@ extension TraceStore {
                 try db.execute(sql: "INSERT INTO known_feature(kind, x, y, lat, lon, source, ref) VALUES (?, ?, ?, ?, ?, 'staff', ?)",
                                arguments: [kind.rawValue, x, y, lat, lon, "cluster \(id)"])
             }
+            if action == .reject || action == .knownAsset {
+                // Not yet sent: never send it. (One in flight is checked again before any retry.)
+                try db.execute(sql: """
+                    UPDATE filing SET state = 'cancelled', version = version + 1, updated_at = ? WHERE cluster_id = ? AND state = 'queued'
+                    """, arguments: [now.timeIntervalSince1970, id])
+            }
             try db.execute(sql: "INSERT INTO review_action(cluster_id, action, detail, actor, at, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            arguments: [id, action.rawValue, detail, actor, now.timeIntervalSince1970, lat, lon])
             return true

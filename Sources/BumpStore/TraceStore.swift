@@ -234,6 +234,9 @@ public final class TraceStore: Sendable {
         /// Review states of the current clusters.
         public let states: [Int64: String]
         public let known: [KnownFeature]
+        /// The highest cluster id ever given out (also by filings and reviews): new clusters
+        /// get higher ids, so an id never comes to mean another spot.
+        public let highestID: Int64
         let db: Database
 
         /// Per direction bin, the trips whose coverage touches any of `cells`.
@@ -249,9 +252,18 @@ public final class TraceStore: Sendable {
     ) throws {
         try pool.write { db in
             let states = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, state FROM cluster").map { ($0[0] as Int64, $0[1] as String) })
-            let snapshot = ClusterSnapshot(points: try Self.eventPoints(db), states: states, known: try Self.knownFeatures(db), db: db)
+            let highest = try Int64.fetchOne(db, sql: """
+                SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM cluster UNION ALL SELECT MAX(cluster_id) FROM filing
+                    UNION ALL SELECT MAX(cluster_id) FROM review_action
+                    UNION ALL SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'highest_cluster_id')
+                """) ?? 0
+            let snapshot = ClusterSnapshot(points: try Self.eventPoints(db), states: states, known: try Self.knownFeatures(db),
+                                           highestID: highest, db: db)
             let (clusters, assignments) = try compute(snapshot)
             try Self.replaceClusters(db, clusters, assignments: assignments)
+            let newHighest = max(highest, clusters.map(\.id).max() ?? 0)
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('highest_cluster_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [String(newHighest)])
         }
     }
 

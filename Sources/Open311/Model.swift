@@ -240,8 +240,9 @@ public struct RequestReceipt: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        serviceRequestID = try c.lenientString(.serviceRequestID)
-        token = try c.lenientString(.token)
+        // An empty id or token is no id at all (some servers send "" beside a token).
+        serviceRequestID = try c.lenientString(.serviceRequestID).flatMap { $0.isEmpty ? nil : $0 }
+        token = try c.lenientString(.token).flatMap { $0.isEmpty ? nil : $0 }
         serviceNotice = try c.lenientString(.serviceNotice)
         accountID = try c.lenientString(.accountID)
     }

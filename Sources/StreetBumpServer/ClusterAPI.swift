@@ -49,8 +49,8 @@ public struct ClusterAPI: Sendable {
             guard v.count == 4, v[0] <= v[2], v[1] <= v[3] else { throw APIError(.badRequest, "bbox is minLon,minLat,maxLon,maxLat") }
             box = (v[0], v[1], v[2], v[3])
         }
-        let limit = min(max(Int(try q["limit"].map { try Self.number($0, "limit") } ?? 500), 1), 10_000)
-        let offset = max(Int(try q["offset"].map { try Self.number($0, "offset") } ?? 0), 0)
+        let limit = Int(min(max(try q["limit"].map { try Self.number($0, "limit") } ?? 500, 1), 10_000))
+        let offset = Int(min(max(try q["offset"].map { try Self.number($0, "offset") } ?? 0, 0), 1e9))
         let all = try store.clusters(classes: classes).filter { c in
             (classes != nil || c.cls != .noise) && (states?.contains(c.state) ?? true) && c.confidence >= minConfidence
                 && (box.map { c.lon >= $0.minLon && c.lon <= $0.maxLon && c.lat >= $0.minLat && c.lat <= $0.maxLat } ?? true)

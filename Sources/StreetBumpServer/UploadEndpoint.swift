@@ -27,6 +27,12 @@ public struct UploadEndpoint: Sendable {
                 return Self.json(["error": e.message], status: .init(code: e.status))
             } catch let e as TraceReadError {
                 return Self.json(["error": e.description], status: .badRequest)
+            } catch let e as StoreError {
+                // E.g. no GPS fix anywhere and no CRS yet: the upload cannot be placed.
+                return Self.json(["error": e.description], status: .unprocessableContent)
+            } catch {
+                // Most likely a concurrent upload of the same content or trip name won the race.
+                return Self.json(["error": "could not store the upload: \(error)"], status: .conflict)
             }
         }
     }

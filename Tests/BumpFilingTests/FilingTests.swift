@@ -113,6 +113,28 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("a cluster staff reject after it was queued is never sent; a renumbered fixed pothole waits for its grace period")
+    func rejectAfterQueued() async throws {
+        try await FilingFixture.with(potholes: 2) { f in
+            let filer = try await f.filer()
+            let queued = try filer.enqueueQualifying()
+            #expect(queued.count == 2)
+            #expect(try f.store.review(cluster: f.potholes[0].id, .reject, detail: "a steel plate", actor: "jdoe", at: Date()))
+            let report = try await filer.run(maxWait: 120)
+            #expect(report.filed == 1)
+            #expect(try f.store.filings(ofCluster: f.potholes[0].id).map(\.state) == [.cancelled])
+            #expect(try f.cityRequests().count == 1)
+            // The other pothole is fixed; re-clustering then gives it a new id.
+            let id = try #require(try f.store.filings(ofCluster: f.potholes[1].id).first?.serviceRequestID)
+            try f.city.setCityRequestStatus(id: id, status: "closed", notes: "patched", at: f.cityClock.now)
+            #expect(await filer.syncStatus() == 1)
+            try f.replaceClusters([FilingFixture.cluster(id: 500, lat: f.potholes[1].lat, cls: .pothole, confidence: 0.95)])
+            let plan = try filer.plan()
+            #expect(plan.first?.entry == nil && plan.first?.reason.contains("closed") == true, "\(plan.map(\.reason))")
+            #expect(try await filer.run(maxWait: 120).filed == 0)
+        }
+    }
+
     @Test("a deferred-id endpoint: tokens are resolved, and a closed request closes the filing")
     func tokensAndStatus() async throws {
         try await FilingFixture.with(potholes: 3, idDelay: 60) { f in

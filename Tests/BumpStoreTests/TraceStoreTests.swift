@@ -31,4 +31,25 @@ struct TraceStoreTests {
         #expect(try store.passingTrips(cells: [1]) == [2: [1]])
         #expect(try store.integrityCheck() == "ok")
     }
+
+    @Test("cluster ids are never given out twice, even after the highest one is gone")
+    func clusterIDsNeverReused() throws {
+        let (store, dir) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func cluster(_ id: Int64) -> ClusterRecord {
+            ClusterRecord(id: id, x: 0, y: 0, lat: 42, lon: -71, cls: .noise, confidence: 0, summary: ClusterSummary(), reasons: [])
+        }
+        var seen: Int64 = -1
+        try store.updateClusters { snapshot in
+            seen = snapshot.highestID
+            return ([cluster(1), cluster(7)], [])
+        }
+        #expect(seen == 0)
+        try store.updateClusters { _ in ([cluster(1)], []) }
+        try store.updateClusters { snapshot in
+            seen = snapshot.highestID
+            return ([cluster(1)], [])
+        }
+        #expect(seen == 7, "cluster 7 is gone, but its id stays spent")
+    }
 }

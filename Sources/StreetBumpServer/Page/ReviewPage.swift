@@ -38,7 +38,7 @@ public struct ReviewPage: Sendable {
         Response(status: .ok, headers: [
             .contentType: type,
             .cacheControl: "no-store",
-            .contentSecurityPolicy: "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            .contentSecurityPolicy: "default-src 'self'; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
             .xContentTypeOptions: "nosniff",
         ], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
