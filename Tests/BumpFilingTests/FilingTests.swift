@@ -236,7 +236,9 @@ struct FilingCrashTests {
             f.proxy.script(posts: [.holdAfterForward(300)])
             let environment = [
                 "STREETBUMP_OPEN311_URL": f.baseURL.absoluteString, "STREETBUMP_OPEN311_API_KEY": FilingFixture.key,
-                "STREETBUMP_OPEN311_TIMEOUT": "600",
+                // The killed filer's entry is leased for timeout + one more timeout (10 s); the
+                // restart waits that out (`file` waits up to 30 s for retries) and then looks.
+                "STREETBUMP_OPEN311_TIMEOUT": "5",
             ]
             let filer = try streetbump(["file", "--db", f.store.path], environment: environment)
             let deadline = Date().addingTimeInterval(120)
