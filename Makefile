@@ -52,7 +52,7 @@ demo: release
 	@echo; $(BIN_RELEASE) requests show 1 --db $(DEMO_DIR)/streetbump.sqlite
 	@echo; $(BIN_RELEASE) evaluate --db $(DEMO_DIR)/streetbump.sqlite --truth $(DEMO_DIR)/traces/truth.csv | tail -1
 	@echo "exports: $(DEMO_DIR)/clusters.geojson, $(DEMO_DIR)/clusters.csv; details: $(BIN_RELEASE) clusters show ID --db $(DEMO_DIR)/streetbump.sqlite"
-	@echo "the queue for any Open311 client: $(BIN_RELEASE) serve --db $(DEMO_DIR)/streetbump.sqlite, then GET http://127.0.0.1:8080/open311/v2/requests.json"
+	@echo "review page and Open311 queue: $(BIN_RELEASE) serve --db $(DEMO_DIR)/streetbump.sqlite, then open http://127.0.0.1:8080/ (Open311: /open311/v2/requests.json)"
 
 # The HTTP suites run in their own process: CPU-bound detection tests would otherwise starve
 # the in-process servers' threads and turn into timeouts that have nothing to do with the code.
