@@ -77,4 +77,19 @@ struct StreamCLITests {
         #expect(r.stderr.contains("stdin:4: field 'ax'"), "\(r.stderr)")
         #expect(r.stdout.contains("\"type\":\"trip_closed\",\"trip\":\"veh-1\""), "\(r.stdout)")
     }
+
+    @Test("stream --file files potholes as they qualify, into the embedded queue, and says so on stdout")
+    func fileWhileStreaming() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let r = try CLI.run(["stream", "--db", db, "--file"], input: CrashTests.city.appendingPathComponent("nd/trips.ndjson"))
+        #expect(r.status == 0, "\(r.stderr)")
+        let announced = r.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"request_filed\"") }
+        let store = try TraceStore(path: db)
+        let filed = try store.filings(in: [.filed])
+        #expect(!filed.isEmpty && announced.count == filed.count, "\(announced.count) announced, \(filed.count) filed")
+        #expect(try store.cityRequestCount() == filed.count)
+        #expect(try CLI.run(["file", "--db", db]).stdout.contains("queued 0, filed 0"), "nothing left for a later run")
+    }
 }

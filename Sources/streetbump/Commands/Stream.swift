@@ -52,31 +52,21 @@ struct Stream: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
 
         let logger = Logs.logger("streetbump.stream")
-        var filer: Filer?
+        var background: BackgroundFiling?
         var target: FilingOptions.Target?
         if file {
             let t = try await filing.target(store: db, logger: logger)
             target = t
-            filer = try await Filer.connect(store: db, settings: t.settings, logger: logger)
+            background = try BackgroundFiling(filer: try await Filer.connect(store: db, settings: t.settings, logger: logger), store: db)
         }
-        var announced = Set(try db.filings(in: [.filed]).map(\.id))
         var lastFiling = 0.0
         var unreadable: TraceReadError?
 
         func emit(_ messages: [StreamMessage]) throws {
-            guard !messages.isEmpty else { return }
+            let filed = background?.drain() ?? []
+            guard !messages.isEmpty || !filed.isEmpty else { return }
             for m in messages { try out.write(m.json + "\n") }
-            try out.flush()
-        }
-        func fileNow(force: Bool) async throws {
-            guard let filer, force || ProcessInfo.processInfo.systemUptime - lastFiling >= 5 else { return }
-            lastFiling = ProcessInfo.processInfo.systemUptime
-            try filer.enqueueQualifying()
-            _ = await filer.processDue()
-            for f in try db.filings(in: [.filed]) where !announced.contains(f.id) {
-                announced.insert(f.id)
-                try out.write("{\"type\":\"request_filed\",\"cluster\":\(f.clusterID),\"generation\":\(f.generation),\"service_request_id\":\(TraceWriter.jsonString(f.serviceRequestID ?? "")),\"lat\":\(TraceWriter.fixed(f.lat, places: 7)),\"lon\":\(TraceWriter.fixed(f.lon, places: 7))}\n")
-            }
+            for line in filed { try out.write(line) }
             try out.flush()
         }
 
@@ -109,11 +99,15 @@ struct Stream: AsyncParsableCommand {
                 for issue in session.takeIssues() { try err.write("warning: \(issue)\n") }
                 try err.flush()
                 try emit(try session.poll(now: ProcessInfo.processInfo.systemUptime))
-                try await fileNow(force: false)
+                if let background, ProcessInfo.processInfo.systemUptime - lastFiling >= 5 {
+                    lastFiling = ProcessInfo.processInfo.systemUptime
+                    background.kick()
+                }
             }
             for issue in session.takeIssues() { try err.write("warning: \(issue)\n") }
             try emit(try session.finish())
-            try await fileNow(force: true)
+            await background?.finish()
+            try emit([])
         } catch {
             await target?.stop()
             throw error
