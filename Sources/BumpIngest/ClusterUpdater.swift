@@ -1,6 +1,7 @@
 import BumpCore
 import BumpGeo
 import BumpStore
+import Foundation
 
 /// What a re-clustering changed.
 public struct ClusterChanges: Sendable, Equatable {
@@ -34,13 +35,15 @@ public enum ClusterUpdater {
     {
         let m = transformer.metresPerUnit
         let points = snapshot.points
-        let clusters = EventClustering.cluster(
-            points.map {
-                // Weight 1/accuracy², accuracy clamped so a wild value cannot zero or swamp it.
-                let a = min(max($0.accuracy.isFinite ? $0.accuracy : 1_000, 2), 1_000)
-                return ClusterPoint(x: $0.x * m, y: $0.y * m, weight: 1 / (a * a), key: $0.key)
-            },
-            radius: settings.radius)
+        let clusterPoints = points.map { clusterPoint(x: $0.x, y: $0.y, accuracy: $0.accuracy, key: $0.key, metresPerUnit: m) }
+        let scaled = snapshot.edits.map { edit -> ClusterEdit in
+            switch edit {
+            case let .merge(a, b): .merge(Spot(x: a.x * m, y: a.y * m), Spot(x: b.x * m, y: b.y * m))
+            case let .split(a, b): .split(Spot(x: a.x * m, y: a.y * m), Spot(x: b.x * m, y: b.y * m))
+            }
+        }
+        let clusters = EventClustering.apply(
+            scaled, to: EventClustering.cluster(clusterPoints, radius: settings.radius), points: clusterPoints, radius: settings.radius)
 
         // Identity: the biggest groups claim first the old id most of their events had, when
         // they hold most of the new group or most of the old cluster (else it is new).
@@ -88,6 +91,37 @@ public enum ClusterUpdater {
         }
         changes.total = records.count
         return (records, assignments, changes)
+    }
+
+    /// An event as the clusterer weighs it: 1/accuracy², accuracy clamped so a wild value
+    /// cannot zero or swamp it.
+    static func clusterPoint(x: Double, y: Double, accuracy: Double, key: UInt64, metresPerUnit m: Double) -> ClusterPoint {
+        let a = min(max(accuracy.isFinite ? accuracy : 1_000, 2), 1_000)
+        return ClusterPoint(x: x * m, y: y * m, weight: 1 / (a * a), key: key)
+    }
+
+    /// Staff say clusters `id` and `other` are one defect: recorded, then re-clustered.
+    /// Returns the id the merged cluster has now, nil when a cluster does not exist.
+    public static func merge(store: TraceStore, settings: IngestSettings, _ id: Int64, with other: Int64, actor: String, at now: Date) throws -> Int64? {
+        guard id != other, let target = try store.cluster(id: other),
+              try store.editClusters(id, merging: other, splitAt: nil, detail: "with cluster \(other)", actor: actor, at: now) else { return nil }
+        _ = try update(store: store, settings: settings)
+        return try store.clusterNearest(x: target.x, y: target.y)
+    }
+
+    /// Staff say cluster `id` is two defects: its events are divided in two (2-means), the
+    /// division recorded and applied. Returns the ids of the two parts; nil when there is no
+    /// such cluster, or its events cannot be divided.
+    public static func split(store: TraceStore, settings: IngestSettings, _ id: Int64, actor: String, at now: Date) throws -> [Int64]? {
+        guard let crs = try store.setting("crs") else { return nil }
+        let m = try CRSTransformer(to: crs).metresPerUnit
+        let points = try store.eventPositions(ofCluster: id).map { clusterPoint(x: $0.x, y: $0.y, accuracy: $0.accuracy, key: $0.key, metresPerUnit: m) }
+        guard let (a, b) = EventClustering.splitSeeds(points) else { return nil }
+        let seeds = (Spot(x: a.x / m, y: a.y / m), Spot(x: b.x / m, y: b.y / m))
+        let apart = (((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot() * 10).rounded() / 10
+        guard try store.editClusters(id, merging: nil, splitAt: seeds, detail: "in two, \(apart) m apart", actor: actor, at: now) else { return nil }
+        _ = try update(store: store, settings: settings)
+        return [try store.clusterNearest(x: seeds.0.x, y: seeds.0.y), try store.clusterNearest(x: seeds.1.x, y: seeds.1.y)].compactMap { $0 }
     }
 
     private static func nearestAsset(_ known: [KnownFeature], x: Double, y: Double, metresPerUnit m: Double, within r: Double) -> KnownFeature? {

@@ -86,3 +86,67 @@ extension TraceStore {
         try pool.read { db in try Int64.fetchAll(db, sql: "SELECT DISTINCT cell FROM coverage LIMIT ?", arguments: [limit]) }
     }
 }
+
+extension TraceStore {
+    /// Records that clusters `id` and `other` are one defect (a merge) or that `id` is two (a
+    /// split at the seeds `a`, `b`, in the store's CRS units). Applied by the next re-clustering.
+    /// Returns false when a cluster does not exist.
+    public func editClusters(_ id: Int64, merging other: Int64?, splitAt seeds: (a: Spot, b: Spot)?, detail: String?,
+                             actor: String, at now: Date) throws -> Bool {
+        try pool.write { db in
+            guard let r = try Row.fetchOne(db, sql: "SELECT x, y, lat, lon FROM cluster WHERE id = ?", arguments: [id]) else { return false }
+            let (x, y, lat, lon): (Double, Double, Double, Double) = (r[0], r[1], r[2], r[3])
+            let kind: String, b: Spot, a: Spot
+            if let other {
+                guard let o = try Row.fetchOne(db, sql: "SELECT x, y FROM cluster WHERE id = ?", arguments: [other]) else { return false }
+                (kind, a, b) = ("merge", Spot(x: x, y: y), Spot(x: o[0], y: o[1]))
+            } else if let seeds {
+                (kind, a, b) = ("split", seeds.a, seeds.b)
+            } else {
+                return false
+            }
+            try db.execute(sql: "INSERT INTO review_action(cluster_id, action, detail, actor, at, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [id, kind, detail, actor, now.timeIntervalSince1970, lat, lon])
+            try db.execute(sql: "INSERT INTO cluster_edit(kind, ax, ay, bx, by, review_id) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [kind, a.x, a.y, b.x, b.y, db.lastInsertedRowID])
+            return true
+        }
+    }
+
+    /// The positions (store CRS units) and accuracies of a cluster's events.
+    public func eventPositions(ofCluster id: Int64) throws -> [(x: Double, y: Double, accuracy: Double, key: UInt64)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT x, y, accuracy, key FROM event WHERE cluster_id = ? ORDER BY key", arguments: [id])
+                .map { ($0[0], $0[1], $0[2], UInt64(bitPattern: $0[3])) }
+        }
+    }
+
+    static func clusterEdits(_ db: Database) throws -> [ClusterEdit] {
+        try Row.fetchAll(db, sql: "SELECT kind, ax, ay, bx, by FROM cluster_edit ORDER BY id").map {
+            let a = Spot(x: $0[1], y: $0[2]), b = Spot(x: $0[3], y: $0[4])
+            return ($0[0] as String) == "merge" ? .merge(a, b) : .split(a, b)
+        }
+    }
+}
+
+extension TraceStore {
+    /// The cluster whose centre is nearest (`x`, `y`) in CRS units.
+    public func clusterNearest(x: Double, y: Double) throws -> Int64? {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM cluster ORDER BY (x - ?) * (x - ?) + (y - ?) * (y - ?) LIMIT 1", arguments: [x, x, y, y])
+        }
+    }
+}
+
+extension TraceStore {
+    /// Clusters per class and review state, and filings per state, for `/metrics`.
+    public func tallies() throws -> (clusters: [(cls: String, state: String, count: Int)], filings: [(state: String, count: Int)]) {
+        try pool.read { db in
+            let clusters = try Row.fetchAll(db, sql: "SELECT class, state, COUNT(*) FROM cluster GROUP BY class, state ORDER BY class, state")
+                .map { (cls: $0[0] as String, state: $0[1] as String, count: $0[2] as Int) }
+            let filings = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM filing GROUP BY state ORDER BY state")
+                .map { (state: $0[0] as String, count: $0[1] as Int) }
+            return (clusters, filings)
+        }
+    }
+}

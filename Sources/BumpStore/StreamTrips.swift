@@ -67,8 +67,8 @@ extension TraceStore {
                     id = existing
                 } else {
                     try db.execute(sql: """
-                        INSERT INTO trip(name, device, source_hash, start_ms, end_ms, samples, fixes, rate, events, trimmed_events, open)
-                        VALUES (?, ?, NULL, ?, ?, 0, 0, 0, 0, 0, 1)
+                        INSERT INTO trip(name, device, source_hash, start_ms, end_ms, samples, fixes, rate, events, trimmed_events, open, stored_at)
+                        VALUES (?, ?, NULL, ?, ?, 0, 0, 0, 0, 0, 1, CAST(strftime('%s', 'now') AS REAL))
                         """, arguments: [u.name, u.device, u.start, u.end])
                     id = db.lastInsertedRowID
                 }

@@ -111,6 +111,17 @@ public final class TraceStore: Sendable {
                 CREATE INDEX review_action_cluster ON review_action(cluster_id);
                 """)
         }
+        m.registerMigration("v4: staff merges and splits, when trips were stored") { db in
+            // Positions in the store's CRS units: an edit outlives the cluster ids it was made on.
+            try db.execute(sql: """
+                CREATE TABLE cluster_edit (
+                    id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('merge', 'split')),
+                    ax REAL NOT NULL, ay REAL NOT NULL, bx REAL NOT NULL, by REAL NOT NULL, review_id INTEGER NOT NULL);
+                -- Epoch seconds of storing, for retention (trace times may be relative or wrong).
+                ALTER TABLE trip ADD COLUMN stored_at REAL;
+                UPDATE trip SET stored_at = CAST(strftime('%s', 'now') AS REAL);
+                """)
+        }
         return m
     }
 
@@ -160,8 +171,8 @@ public final class TraceStore: Sendable {
                     arguments: [source.hash, source.path, source.bytes, source.rows, source.rejectedRows, source.summary])
             }
             let insertTrip = try db.makeStatement(sql: """
-                INSERT INTO trip(name, device, source_hash, start_ms, end_ms, samples, fixes, rate, events, trimmed_events)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO trip(name, device, source_hash, start_ms, end_ms, samples, fixes, rate, events, trimmed_events, stored_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS REAL))
                 """)
             let insertEvent = try db.makeStatement(sql: """
                 INSERT INTO event(trip_id, key, t, lat, lon, x, y, accuracy, speed, heading, peak, peak_up, peak_down,
@@ -234,6 +245,8 @@ public final class TraceStore: Sendable {
         /// Review states of the current clusters.
         public let states: [Int64: String]
         public let known: [KnownFeature]
+        /// Staff merges and splits, oldest first, in the store's CRS units.
+        public let edits: [ClusterEdit]
         /// The highest cluster id ever given out (also by filings and reviews): new clusters
         /// get higher ids, so an id never comes to mean another spot.
         public let highestID: Int64
@@ -258,7 +271,7 @@ public final class TraceStore: Sendable {
                     UNION ALL SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'highest_cluster_id')
                 """) ?? 0
             let snapshot = ClusterSnapshot(points: try Self.eventPoints(db), states: states, known: try Self.knownFeatures(db),
-                                           highestID: highest, db: db)
+                                           edits: try Self.clusterEdits(db), highestID: highest, db: db)
             let (clusters, assignments) = try compute(snapshot)
             try Self.replaceClusters(db, clusters, assignments: assignments)
             let newHighest = max(highest, clusters.map(\.id).max() ?? 0)
@@ -400,6 +413,11 @@ public final class TraceStore: Sendable {
     /// SQLite's own consistency check ("ok" when healthy).
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// The first column of a one-row query, for diagnostics and tests (read-only).
+    public func rowCount(_ sql: String) throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
     }
 }
 

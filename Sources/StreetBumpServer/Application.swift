@@ -16,6 +16,8 @@ public struct ServerSettings: Sendable {
     public var uploadLimits = UploadLimits()
     /// Base-map tiles for the review page; nil draws the driven streets instead.
     public var tileURL: String?
+    /// API tokens and roles; none means loopback only, every caller admin.
+    public var access = AccessSettings()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, open311: Open311ServerSettings) {
         self.host = host
@@ -25,18 +27,24 @@ public struct ServerSettings: Sendable {
 }
 
 /// The streetbump HTTP application: trace uploads under `/api/v1`, the Open311 endpoint under
-/// `/open311/v2`, and `/healthz`.
+/// `/open311/v2`, the review page at `/`, `/metrics` and `/healthz`.
 /// Kept apart from `@main` so tests and the CLI build the same thing.
 /// `now` is the server's clock (tests move it to release deferred ids).
+/// Throws when the settings would expose the server without tokens.
 public func buildApplication(store: TraceStore, settings: ServerSettings, logger: Logger,
                              now: @escaping @Sendable () -> Date = { Date() }, services: [any Service] = [],
-                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    let router = Router()
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    try settings.access.check(bindingTo: settings.host)
+    let router = Router(context: AppContext.self)
+    let metrics = ServerMetrics()
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
+    router.add(middleware: AccessMiddleware(settings: settings.access))
+    metrics.addRoutes(to: router, store: store)
     router.get("/healthz") { _, _ in "ok\n" }
     Open311Endpoint(store: store, settings: settings.open311, now: now).addRoutes(to: router)
     UploadEndpoint(store: store, ingest: settings.ingest, limits: settings.uploadLimits).addRoutes(to: router)
     ClusterAPI(store: store).addRoutes(to: router)
-    ReviewAPI(store: store, tileURL: settings.tileURL).addRoutes(to: router)
+    ReviewAPI(store: store, ingest: settings.ingest, tileURL: settings.tileURL).addRoutes(to: router)
     ReviewPage().addRoutes(to: router)
     return Application(
         router: router,
@@ -55,10 +63,10 @@ public final class BackgroundServer: Sendable {
     /// Starts the app built by `make` and returns once it listens.
     public static func start<App: ApplicationProtocol>(
         logger: Logger,
-        _ make: (_ onRunning: @escaping @Sendable (Int) async -> Void) -> App
+        _ make: (_ onRunning: @escaping @Sendable (Int) async -> Void) throws -> App
     ) async throws -> BackgroundServer {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = make { port in
+        let app = try make { port in
             continuation.yield(port)
             continuation.finish()
         }

@@ -1,5 +1,6 @@
 import BumpCore
 import BumpGeo
+import BumpIngest
 import BumpStore
 import Foundation
 import Hummingbird
@@ -8,17 +9,22 @@ import Hummingbird
 /// the page's settings.
 public struct ReviewAPI: Sendable {
     public let store: TraceStore
+    /// Re-clustering after a merge, split or purge works as ingest does.
+    public let ingest: IngestSettings
     /// Base-map tiles (`https://…/{z}/{x}/{y}.png`); nil draws the driven streets instead.
     public let tileURL: String?
 
-    public init(store: TraceStore, tileURL: String?) {
+    public init(store: TraceStore, ingest: IngestSettings, tileURL: String?) {
         self.store = store
+        self.ingest = ingest
         self.tileURL = tileURL
     }
 
-    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+    static let actions = ReviewAction.allCases.map(\.rawValue) + ["merge", "split"]
+
+    public func addRoutes(to router: Router<AppContext>) {
         // Decisions are JSON only: a cross-site form cannot send that content type without the
-        // browser asking first, so a page elsewhere cannot act for a logged-in reviewer.
+        // browser asking first (and AccessMiddleware refuses foreign origins besides).
         router.post("/api/v1/clusters/:id/actions") { request, context in
             var request = request
             guard (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json") else {
@@ -29,9 +35,48 @@ public struct ReviewAPI: Sendable {
             }
             let body = try await request.collectBody(upTo: 16 << 10)
             guard let fields = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                  let name = fields["action"] as? String, let action = ReviewAction(rawValue: name) else {
-                return ClusterAPI.json("{\"error\":\"action must be one of \(ReviewAction.allCases.map(\.rawValue).joined(separator: ", "))\"}", status: .badRequest)
+                  let name = fields["action"] as? String, Self.actions.contains(name) else {
+                return ClusterAPI.json("{\"error\":\"action must be one of \(Self.actions.joined(separator: ", "))\"}", status: .badRequest)
             }
+            // With tokens, decisions are recorded under the token's name; locally, as the page says.
+            let actor = context.caller.viaToken ? context.caller.name : (fields["actor"] as? String).map { String($0.prefix(100)) } ?? "local"
+            return try self.act(name, on: id, fields: fields, actor: actor)
+        }
+        // A resident's deletion request.
+        router.delete("/api/v1/trips/:name") { _, context in
+            let name = try context.parameters.require("name")
+            let purged = try self.store.purgeTrip(name: name)
+            guard purged.trips > 0 else { return ClusterAPI.json("{\"error\":\"no such trip\"}", status: .notFound) }
+            _ = try ClusterUpdater.update(store: self.store, settings: self.ingest)
+            return ClusterAPI.json("{\"trips\":\(purged.trips),\"events\":\(purged.events)}")
+        }
+        router.get("/api/v1/config") { _, _ in
+            ClusterAPI.json("{\"tiles\":\(self.tileURL.map(TraceWriter.jsonString) ?? "null")}")
+        }
+        router.get("/api/v1/coverage") { _, _ in
+            ClusterAPI.json(try self.coverage())
+        }
+    }
+
+    func act(_ name: String, on id: Int64, fields: [String: Any], actor: String) throws -> Response {
+        let notFound = ClusterAPI.json("{\"error\":\"no such cluster\"}", status: .notFound)
+        switch name {
+        case "merge":
+            guard let other = (fields["with"] as? NSNumber)?.int64Value ?? (fields["with"] as? String).flatMap({ Int64($0) }) else {
+                return ClusterAPI.json("{\"error\":\"merge needs the other cluster's id in 'with'\"}", status: .badRequest)
+            }
+            guard let merged = try ClusterUpdater.merge(store: store, settings: ingest, id, with: other, actor: actor, at: Date()) else {
+                return other == id ? ClusterAPI.json("{\"error\":\"a cluster cannot merge with itself\"}", status: .badRequest) : notFound
+            }
+            return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(merged)]}")
+        case "split":
+            guard try store.cluster(id: id) != nil else { return notFound }
+            guard let parts = try ClusterUpdater.split(store: store, settings: ingest, id, actor: actor, at: Date()) else {
+                return ClusterAPI.json("{\"error\":\"its events are all at one spot: nothing to split\"}", status: .unprocessableContent)
+            }
+            return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(parts.map(String.init).joined(separator: ","))]}")
+        default:
+            let action = ReviewAction(rawValue: name)!
             let reason = (fields["reason"] as? String).map { String($0.prefix(1_000)) }
             if action == .reject, (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
                 return ClusterAPI.json("{\"error\":\"a rejection needs a reason\"}", status: .badRequest)
@@ -43,17 +88,10 @@ public struct ReviewAPI: Sendable {
                 }
                 kind = k
             }
-            let actor = (fields["actor"] as? String).map { String($0.prefix(100)) } ?? "staff"
-            guard try self.store.review(cluster: id, action, detail: reason ?? kind?.rawValue, assetKind: kind, actor: actor, at: Date()) else {
-                return ClusterAPI.json("{\"error\":\"no such cluster\"}", status: .notFound)
+            guard try store.review(cluster: id, action, detail: reason ?? kind?.rawValue, assetKind: kind, actor: actor, at: Date()) else {
+                return notFound
             }
-            return ClusterAPI.json("{\"ok\":true}")
-        }
-        router.get("/api/v1/config") { _, _ in
-            ClusterAPI.json("{\"tiles\":\(self.tileURL.map(TraceWriter.jsonString) ?? "null")}")
-        }
-        router.get("/api/v1/coverage") { _, _ in
-            ClusterAPI.json(try self.coverage())
+            return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(id)]}")
         }
     }
 

@@ -12,6 +12,8 @@ struct Configuration {
         "review_url",
         // The daemon.
         "host", "port", "open311_server_keys", "upload_max_bytes", "tile_url", "filing_interval",
+        // Access (name:role:secret, ...) and privacy.
+        "api_tokens", "retention_days",
     ]
     /// Each value with where it came from, so a bad one is reported at its source.
     private var values: [String: (value: String, origin: String)] = [:]

@@ -38,7 +38,7 @@ final class FilingFixture: Sendable {
         let settings = ServerSettings(host: "127.0.0.1", port: 0, open311: open311)
         let city = self.city, clock = cityClock
         server = try await BackgroundServer.start(logger: Logger(label: "city")) { onRunning in
-            buildApplication(store: city, settings: settings, logger: Logger(label: "city"), now: { clock.now }, onServerRunning: onRunning)
+            try buildApplication(store: city, settings: settings, logger: Logger(label: "city"), now: { clock.now }, onServerRunning: onRunning)
         }
         proxy = try FaultProxy(upstreamPort: server.port)
         // Potholes about 110 m apart, and clusters that must never be filed.

@@ -37,7 +37,7 @@ final class EndpointFixture: Sendable {
         let settings = ServerSettings(host: "127.0.0.1", port: 0, open311: open311)
         let store = self.store, clock = self.clock
         server = try await BackgroundServer.start(logger: Logger(label: "test")) { onRunning in
-            buildApplication(store: store, settings: settings, logger: Logger(label: "test"), now: { clock.now }, onServerRunning: onRunning)
+            try buildApplication(store: store, settings: settings, logger: Logger(label: "test"), now: { clock.now }, onServerRunning: onRunning)
         }
         base = "http://127.0.0.1:\(server.port)/open311/v2"
     }

@@ -1,4 +1,6 @@
 import Foundation
+import BumpIngest
+import BumpStore
 import Testing
 
 @Suite("cluster read API over HTTP")
@@ -36,6 +38,48 @@ struct ClusterAPITests {
             #expect(events.count == properties["events"] as? Int)
             #expect(events.allSatisfy { $0["trip"] is String && $0["peak"] is Double })
             #expect(try await f.get("/api/v1/clusters/999999").status == 404)
+        }
+    }
+}
+
+@Suite("staff merges and splits")
+struct ClusterEditTests {
+    @Test("a merge makes two clusters one and a split makes it two again; both survive re-clustering")
+    func mergeThenSplit() async throws {
+        try await ServerFixture.with { f in
+            _ = try await f.post("/api/v1/traces", body: try Data(contentsOf: UploadTests.stream), headers: ["Content-Type": "application/x-ndjson"])
+            let before = try f.store.clusters()
+            // The two nearest clusters, as staff would merge them.
+            var pair: (ClusterRecord, ClusterRecord)?
+            var best = Double.infinity
+            for a in before { for b in before where b.id > a.id {
+                let d = (a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)
+                if d < best { (best, pair) = (d, (a, b)) }
+            } }
+            let (a, b) = try #require(pair)
+            let events = a.summary.events + b.summary.events
+            let json = ["Content-Type": "application/json"]
+            let merge = try await f.post("/api/v1/clusters/\(a.id)/actions", body: Data(#"{"action":"merge","with":\#(b.id)}"#.utf8), headers: json)
+            #expect(merge.status == 200, "\(merge.body)")
+            let merged = try #require(try f.store.clusters().first { $0.summary.events == events })
+            #expect(try f.store.clusters().count == before.count - 1)
+            #expect(merge.body.contains("\"clusters\":[\(merged.id)]"))
+
+            // New evidence re-clusters everything: the merge holds.
+            _ = try ClusterUpdater.update(store: f.store, settings: IngestSettings())
+            #expect(try f.store.clusters().count == before.count - 1)
+
+            let split = try await f.post("/api/v1/clusters/\(merged.id)/actions", body: Data(#"{"action":"split"}"#.utf8), headers: json)
+            #expect(split.status == 200, "\(split.body)")
+            _ = try ClusterUpdater.update(store: f.store, settings: IngestSettings())
+            let after = try f.store.clusters()
+            #expect(after.count == before.count)
+            #expect(Set(after.map(\.summary.events)) == Set(before.map(\.summary.events)), "the split divides where the clusters were")
+            #expect(try f.store.reviews(cluster: a.id).first?.action == "merge", "recorded on the cluster it was asked of")
+            #expect(try f.store.reviews(cluster: merged.id).last?.action == "split")
+
+            #expect(try await f.post("/api/v1/clusters/\(a.id)/actions", body: Data(#"{"action":"merge"}"#.utf8), headers: json).status == 400)
+            #expect(try await f.post("/api/v1/clusters/\(after[0].id)/actions", body: Data(#"{"action":"merge","with":999999}"#.utf8), headers: json).status == 404)
         }
     }
 }

@@ -1,6 +1,7 @@
 import BumpCore
 import BumpStore
 import Foundation
+import StreetBumpServer
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -65,6 +66,15 @@ struct ReviewPageTests {
             #expect(dom.contains("Cluster \(target.id): pothole"), "the evidence opened from the link")
             #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;"), "the trip name shown as text")
             #expect(!dom.contains("<img src=\"x\"") && !dom.contains("<img src=x"), "never as an element")
+        }
+    }
+
+    @Test("with API tokens the page asks for one instead of showing data")
+    func pageAsksForToken() async throws {
+        try await ServerFixture.with(tokens: [AccessTests.staff]) { f in
+            let dom = try await Browser.dom(f.base + "/")
+            #expect(dom.contains("id=\"signin\"") && dom.contains("staff token"), "the sign-in form is shown")
+            #expect(!dom.contains("<tr data-id="), "no clusters without a token")
         }
     }
 

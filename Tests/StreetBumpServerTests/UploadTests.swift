@@ -15,22 +15,23 @@ final class ServerFixture: Sendable {
     let server: BackgroundServer
     let base: String
 
-    init(limits: UploadLimits = UploadLimits()) async throws {
+    init(limits: UploadLimits = UploadLimits(), tokens: [APIToken] = []) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         store = try TraceStore(path: dir.appendingPathComponent("s.sqlite").path)
         var settings = ServerSettings(host: "127.0.0.1", port: 0, open311: .standard(apiKeys: ["k"]))
         settings.uploadLimits = limits
         settings.ingest.privacyTrim = 0
+        settings.access = AccessSettings(tokens: tokens)
         let store = self.store
         server = try await BackgroundServer.start(logger: Logger(label: "test")) { onRunning in
-            buildApplication(store: store, settings: settings, logger: Logger(label: "test"), onServerRunning: onRunning)
+            try buildApplication(store: store, settings: settings, logger: Logger(label: "test"), onServerRunning: onRunning)
         }
         base = "http://127.0.0.1:\(server.port)"
     }
 
-    static func with(limits: UploadLimits = UploadLimits(), _ body: (ServerFixture) async throws -> Void) async throws {
-        let f = try await ServerFixture(limits: limits)
+    static func with(limits: UploadLimits = UploadLimits(), tokens: [APIToken] = [], _ body: (ServerFixture) async throws -> Void) async throws {
+        let f = try await ServerFixture(limits: limits, tokens: tokens)
         do {
             try await body(f)
         } catch {
@@ -52,8 +53,12 @@ final class ServerFixture: Sendable {
     }
 
     func post(_ path: String, body: Data, headers: [String: String]) async throws -> (status: Int, body: String, headers: [AnyHashable: Any]) {
+        try await send("POST", path, body: body, headers: headers)
+    }
+
+    func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (status: Int, body: String, headers: [AnyHashable: Any]) {
         var r = URLRequest(url: URL(string: base + path)!)
-        r.httpMethod = "POST"
+        r.httpMethod = method
         r.httpBody = body
         r.timeoutInterval = 120
         for (k, v) in headers { r.setValue(v, forHTTPHeaderField: k) }

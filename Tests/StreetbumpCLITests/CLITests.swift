@@ -1,3 +1,4 @@
+import BumpStore
 import Foundation
 import Testing
 
@@ -202,5 +203,38 @@ struct CLITests {
         let e = try CLI.run(["evaluate", "--db", db, "--truth", bad.path])
         #expect(e.status != 0)
         #expect(e.stderr.contains("truth.csv: line 3: field 'lat': '42.x' is not a number"), "\(e.stderr)")
+    }
+}
+
+@Suite("privacy: purge and retention")
+struct PurgeCLITests {
+    @Test("purge --trip deletes a resident's trip everywhere; the same file again does not bring it back; --older-than applies retention")
+    func purgeTrip() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let traces = CLI.packageRoot.appendingPathComponent("SampleTraces/city").path
+        #expect(try CLI.run(["ingest", traces, "--db", db, "--privacy-trim", "0"]).status == 0)
+        let store = try TraceStore(path: db)
+        let before = try store.counts()
+
+        let purge = try CLI.run(["purge", "--trip", "trip-0002", "--db", db])
+        #expect(purge.status == 0, "\(purge.stderr)")
+        #expect(purge.stderr.contains("purged 1 trips"), "\(purge.stderr)")
+        let after = try store.counts()
+        #expect(after.trips == before.trips - 1 && after.events < before.events)
+        #expect(try store.existingTrips(["trip-0002"]).isEmpty)
+        #expect(try store.integrityCheck() == "ok")
+        #expect(try store.rowCount("SELECT COUNT(*) FROM coverage WHERE trip_id NOT IN (SELECT id FROM trip)") == 0)
+        #expect(try store.rowCount("SELECT COUNT(*) FROM event WHERE trip_id NOT IN (SELECT id FROM trip)") == 0)
+        #expect(try store.rowCount("SELECT COUNT(*) FROM source WHERE summary LIKE '%trip-0002%' OR path LIKE '%trip-0002%'") == 0)
+
+        let again = try CLI.run(["ingest", traces + "/trip-0002.csv", "--db", db, "--privacy-trim", "0"])
+        #expect(try again.status == 0 && store.existingTrips(["trip-0002"]).isEmpty, "recognised by its hash: \(again.stderr)")
+        #expect(try CLI.run(["purge", "--trip", "no-such-trip", "--db", db]).status == 1)
+
+        let retention = try CLI.run(["purge", "--older-than", "0", "--db", db])
+        #expect(try retention.status == 0 && store.counts().trips == 0, "\(retention.stderr)")
+        #expect(try store.counts().clusters == 0, "no events, no clusters")
     }
 }

@@ -81,10 +81,39 @@ enum PageAssets {
       return e;
     }
     function percent(x) { return Math.round(x * 100) + '%'; }
+    // With API tokens configured the server wants one; it is kept for this tab only.
+    function authHeaders(extra) {
+      const h = Object.assign({ Accept: 'application/json' }, extra || {});
+      const token = sessionStorage.getItem('streetbump-token');
+      if (token) h.Authorization = 'Bearer ' + token;
+      return h;
+    }
+    async function api(url, options) {
+      const r = await fetch(url, Object.assign({}, options, { headers: authHeaders(options && options.headers) }));
+      if (r.status === 401) { askForToken(); throw new Error('sign in with a staff token'); }
+      return r;
+    }
     async function getJSON(url) {
-      const r = await fetch(url, { headers: { Accept: 'application/json' } });
+      const r = await api(url);
       if (!r.ok) throw new Error(url + ' answered ' + r.status);
       return r.json();
+    }
+    function askForToken() {
+      if ($('#signin')) return;
+      const form = el('form');
+      form.id = 'signin';
+      const input = el('input');
+      input.type = 'password';
+      input.placeholder = 'staff token';
+      input.autocomplete = 'off';
+      form.append(input, el('button', 'Sign in'));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        sessionStorage.setItem('streetbump-token', input.value);
+        form.remove();
+        init().catch((err) => { $('#status').textContent = String(err); });
+      });
+      $('header').append(form);
     }
 
     async function init() {
@@ -173,6 +202,11 @@ enum PageAssets {
                      reason, button('Reject', () => ({ action: 'reject', reason: reason.value })),
                      kind, button('Mark known asset', () => ({ action: 'known_asset', kind: kind.value })),
                      button('Reopen', () => ({ action: 'reopen' })));
+      const other = el('input');
+      other.placeholder = 'other cluster id';
+      other.size = 8;
+      actions.append(el('br'), other, button('Merge with it', () => ({ action: 'merge', with: Number(other.value) })),
+                     button('Split in two', () => ({ action: 'split' })));
       box.append(actions);
 
       box.append(el('h3', 'Requests'));
@@ -196,12 +230,13 @@ enum PageAssets {
     }
 
     async function act(id, body) {
-      const r = await fetch('/api/v1/clusters/' + id + '/actions', {
+      const r = await api('/api/v1/clusters/' + id + '/actions', {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       const answer = await r.json();
       $('#status').textContent = r.ok ? 'saved: ' + body.action : answer.error;
       await load();
-      await show(id);
+      // A merge or split may renumber the cluster: show what it became.
+      await show(r.ok && answer.clusters && answer.clusters.length ? answer.clusters[0] : id);
     }
 
     init().catch((e) => { $('#status').textContent = String(e); });

@@ -28,7 +28,7 @@ struct FilingOptions: ParsableArguments {
         let key = try Open311ServerSettings.ownKey(in: store)
         let server = ServerSettings(host: "127.0.0.1", port: 0, open311: .standard(apiKeys: [key]))
         let running = try await BackgroundServer.start(logger: logger) { onRunning in
-            buildApplication(store: store, settings: server, logger: logger, onServerRunning: onRunning)
+            try buildApplication(store: store, settings: server, logger: logger, onServerRunning: onRunning)
         }
         do {
             return Target(settings: try Self.settings(store: store, embeddedPort: running.port), server: running)

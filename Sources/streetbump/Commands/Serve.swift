@@ -1,7 +1,9 @@
 import ArgumentParser
 import BumpIngest
 import BumpStore
+import Foundation
 import Hummingbird
+import Logging
 import ServiceLifecycle
 import StreetBumpServer
 
@@ -33,7 +35,9 @@ struct Serve: AsyncParsableCommand {
         settings.ingest = ingest
         settings.uploadLimits = limits
         settings.tileURL = config.string("tile_url")
+        settings.access = AccessSettings(tokens: try APIToken.parseList(config.string("api_tokens") ?? ""))
         let host = settings.host
+        let tokenCount = settings.access.tokens.count
         let logger = Logs.logger("streetbump.serve")
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         var services: [any ServiceLifecycle.Service] = []
@@ -43,10 +47,40 @@ struct Serve: AsyncParsableCommand {
                 ownPort: { await ports.first { _ in true } }, logger: Logs.logger("streetbump.filer"),
                 interval: try config.number("filing_interval") ?? 60))
         }
-        let app = buildApplication(store: db, settings: settings, logger: logger, services: services, onServerRunning: { port in
+        if let days = try config.number("retention_days") {
+            services.append(RetentionLoop(store: db, ingest: ingest, days: days, logger: Logs.logger("streetbump.retention")))
+        }
+        let app = try buildApplication(store: db, settings: settings, logger: logger, services: services, onServerRunning: { port in
             portContinuation.yield(port)
             logger.notice("serving \(store.path): review page http://\(host):\(port)/, Open311 http://\(host):\(port)/open311/v2/discovery.json")
+            logger.notice(tokenCount == 0 ? "no api_tokens: loopback only, every caller is admin" : "\(tokenCount) API tokens")
         })
         try await app.runService()
+    }
+}
+
+/// Applies `retention_days` inside `serve`: at start and then hourly, trips stored longer ago
+/// are deleted and the clusters recomputed.
+struct RetentionLoop: ServiceLifecycle.Service {
+    let store: TraceStore
+    let ingest: IngestSettings
+    let days: Double
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let purged = try store.purgeTrips(storedBefore: Date().addingTimeInterval(-days * 86_400))
+                    if purged.trips > 0 {
+                        _ = try ClusterUpdater.update(store: store, settings: ingest)
+                        logger.notice("retention: deleted \(purged.trips) trips and \(purged.events) events stored over \(days) days ago")
+                    }
+                } catch {
+                    logger.warning("retention: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(3_600))
+            }
+        }
     }
 }
