@@ -4,9 +4,12 @@ APT_PACKAGES := libproj-dev libsqlite3-dev zlib1g-dev pkg-config
 # The tests also drive the review page in a real browser, with Leaflet from Debian.
 TEST_APT_PACKAGES := chromium libjs-leaflet
 DEMO_DIR     ?= demo-out
+# `make demo` ends by serving the review page; DEMO_SERVE=0 stops after the batch steps.
+DEMO_SERVE   ?= 1
+DEMO_PORT    ?= 8080
 BIN_RELEASE  := .build/release/streetbump
 
-.PHONY: all deps test-deps apt-install build release demo test bench clean
+.PHONY: all deps test-deps apt-install build release demo screenshot test bench clean
 
 all: build
 
@@ -52,7 +55,21 @@ demo: release
 	@echo; $(BIN_RELEASE) requests show 1 --db $(DEMO_DIR)/streetbump.sqlite
 	@echo; $(BIN_RELEASE) evaluate --db $(DEMO_DIR)/streetbump.sqlite --truth $(DEMO_DIR)/traces/truth.csv | tail -1
 	@echo "exports: $(DEMO_DIR)/clusters.geojson, $(DEMO_DIR)/clusters.csv; details: $(BIN_RELEASE) clusters show ID --db $(DEMO_DIR)/streetbump.sqlite"
-	@echo "review page and Open311 queue: $(BIN_RELEASE) serve --db $(DEMO_DIR)/streetbump.sqlite, then open http://127.0.0.1:8080/ (Open311: /open311/v2/requests.json)"
+	@if [ "$(DEMO_SERVE)" = 1 ]; then \
+	  echo; echo "review page: http://127.0.0.1:$(DEMO_PORT)/  (Open311 queue: http://127.0.0.1:$(DEMO_PORT)/open311/v2/requests.json); Ctrl-C stops the server"; \
+	  $(BIN_RELEASE) serve --db $(DEMO_DIR)/streetbump.sqlite --port $(DEMO_PORT); \
+	fi
+
+# A PNG of the review page on the demo city (made first when missing), one pothole open.
+screenshot: release test-deps
+	@test -f $(DEMO_DIR)/streetbump.sqlite || $(MAKE) --no-print-directory demo DEMO_SERVE=0
+	@bash -c 'set -e; bin=$(BIN_RELEASE); db=$(DEMO_DIR)/streetbump.sqlite; port=18089; \
+	  id=$$($$bin clusters list --class pothole --limit 1 --db $$db | awk "NR==2{print \$$1}"); \
+	  $$bin serve --db $$db --port $$port --no-file 2>/dev/null & pid=$$!; trap "kill $$pid" EXIT; \
+	  for i in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null && break; sleep 0.1; done; \
+	  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,900 --virtual-time-budget=15000 \
+	    --screenshot=$(CURDIR)/$(DEMO_DIR)/review-page.png "http://127.0.0.1:$$port/#cluster=$$id" 2>/dev/null; \
+	  echo "wrote $(DEMO_DIR)/review-page.png (cluster $$id open)"'
 
 # The HTTP suites run in their own process: CPU-bound detection tests would otherwise starve
 # the in-process servers' threads and turn into timeouts that have nothing to do with the code.

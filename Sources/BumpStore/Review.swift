@@ -81,9 +81,12 @@ extension TraceStore {
 }
 
 extension TraceStore {
-    /// Distinct coverage cells (any direction), for drawing where trips drove.
-    public func coveredCells(limit: Int) throws -> [Int64] {
-        try pool.read { db in try Int64.fetchAll(db, sql: "SELECT DISTINCT cell FROM coverage LIMIT ?", arguments: [limit]) }
+    /// Each (coverage cell, trip) pair once, with the trip's device: what the coverage grid sums.
+    public func coverageRows() throws -> [(cell: Int64, trip: Int64, device: String?)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT DISTINCT c.cell, c.trip_id, t.device FROM coverage c JOIN trip t ON t.id = c.trip_id")
+                .map { (cell: $0[0], trip: $0[1], device: $0[2]) }
+        }
     }
 }
 

@@ -42,7 +42,7 @@ public func buildApplication(store: TraceStore, settings: ServerSettings, logger
     metrics.addRoutes(to: router, store: store)
     router.get("/healthz") { _, _ in "ok\n" }
     Open311Endpoint(store: store, settings: settings.open311, now: now).addRoutes(to: router)
-    UploadEndpoint(store: store, ingest: settings.ingest, limits: settings.uploadLimits).addRoutes(to: router)
+    UploadEndpoint(store: store, ingest: settings.ingest, limits: settings.uploadLimits, metrics: metrics).addRoutes(to: router)
     ClusterAPI(store: store).addRoutes(to: router)
     ReviewAPI(store: store, ingest: settings.ingest, tileURL: settings.tileURL).addRoutes(to: router)
     ReviewPage().addRoutes(to: router)

@@ -99,8 +99,8 @@ public struct ClusterAPI: Sendable {
         }
     }
 
-    static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+    static func json(_ body: String, status: HTTPResponse.Status = .ok, type: String = "application/json") -> Response {
+        Response(status: status, headers: [.contentType: type + "; charset=utf-8", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
     }
 

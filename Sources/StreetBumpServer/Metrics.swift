@@ -6,20 +6,38 @@ import Synchronization
 /// Counters the server keeps in memory, and `/metrics` in the Prometheus text format: these
 /// plus what the store holds (trips, events, clusters by class and state, filings by state).
 public final class ServerMetrics: Sendable {
+    /// Upper bounds of the latency histogram, seconds.
+    static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+    private struct Latency {
+        var counts = [Int](repeating: 0, count: ServerMetrics.buckets.count)
+        var total = 0
+        var sum = 0.0
+    }
     private struct Counts {
         var requests: [String: Int] = [:]
-        var seconds: [String: Double] = [:]
+        var latency: [String: Latency] = [:]
+        var uploadBytes = 0
     }
     private let counts = Mutex(Counts())
 
     public init() {}
 
-    /// One answered request: counted by route family and status, with its time.
+    /// One answered request: counted by route family and status, its time in the histogram.
     func record(route: String, status: Int, seconds: Double) {
         counts.withLock {
             $0.requests["route=\"\(route)\",status=\"\(status)\"", default: 0] += 1
-            $0.seconds["route=\"\(route)\"", default: 0] += seconds
+            var l = $0.latency[route, default: Latency()]
+            if let b = Self.buckets.firstIndex(where: { seconds <= $0 }) { l.counts[b] += 1 }
+            l.total += 1
+            l.sum += seconds
+            $0.latency[route] = l
         }
+    }
+
+    /// Bytes of upload bodies received (before decompression).
+    func recordUpload(bytes: Int) {
+        counts.withLock { $0.uploadBytes += bytes }
     }
 
     /// A low-cardinality name for a path (never the path itself: trip names are private).
@@ -44,8 +62,23 @@ public final class ServerMetrics: Sendable {
         }
         family("streetbump_http_requests_total", "counter", "HTTP requests answered, by route and status.",
                snapshot.requests.sorted { $0.key < $1.key }.map { ($0.key, String($0.value)) })
-        family("streetbump_http_request_seconds_total", "counter", "Time spent answering, by route.",
-               snapshot.seconds.sorted { $0.key < $1.key }.map { ($0.key, String(format: "%.6f", $0.value)) })
+        var latency: [(labels: String, value: String)] = []
+        for (route, l) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
+            var cumulative = 0
+            for (b, bound) in Self.buckets.enumerated() {
+                cumulative += l.counts[b]
+                latency.append(("route=\"\(route)\",le=\"\(bound)\"", String(cumulative)))
+            }
+            latency.append(("route=\"\(route)\",le=\"+Inf\"", String(l.total)))
+        }
+        family("streetbump_http_request_duration_seconds", "histogram", "Time to answer, by route.", [])
+        for s in latency { out += "streetbump_http_request_duration_seconds_bucket{\(s.labels)} \(s.value)\n" }
+        for (route, l) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
+            out += "streetbump_http_request_duration_seconds_sum{route=\"\(route)\"} \(String(format: "%.6f", l.sum))\n"
+            out += "streetbump_http_request_duration_seconds_count{route=\"\(route)\"} \(l.total)\n"
+        }
+        family("streetbump_upload_bytes_total", "counter", "Bytes of trace uploads received.", [("", String(snapshot.uploadBytes))])
+        family("streetbump_samples", "gauge", "Samples read into the stored trips.", [("", String(try store.rowCount("SELECT COALESCE(SUM(samples), 0) FROM trip")))])
         family("streetbump_trips", "gauge", "Trips in the store.", [("", String(stored.trips))])
         family("streetbump_events", "gauge", "Bump events in the store.", [("", String(stored.events))])
         family("streetbump_clusters", "gauge", "Clusters by class and review state.",

@@ -53,8 +53,8 @@ public struct ReviewAPI: Sendable {
         router.get("/api/v1/config") { _, _ in
             ClusterAPI.json("{\"tiles\":\(self.tileURL.map(TraceWriter.jsonString) ?? "null")}")
         }
-        router.get("/api/v1/coverage") { _, _ in
-            ClusterAPI.json(try self.coverage())
+        router.get("/api/v1/coverage") { request, _ in
+            try self.coverage(request)
         }
     }
 
@@ -95,15 +95,18 @@ public struct ReviewAPI: Sendable {
         }
     }
 
-    /// Where trips drove, as a GeoJSON MultiPoint of covered cells (at most 50,000).
-    func coverage() throws -> String {
-        guard let crs = try store.setting("crs") else { return "{\"type\":\"MultiPoint\",\"coordinates\":[]}" }
-        let transformer = try CRSTransformer(to: crs)
-        let m = transformer.metresPerUnit
-        let cells = try store.coveredCells(limit: 50_000)
-        var xs = cells.map { Coverage.centre(of: $0).x / m }, ys = cells.map { Coverage.centre(of: $0).y / m }
-        let failed = Set(transformer.inverse(xs: &xs, ys: &ys))
-        let points = xs.indices.filter { !failed.contains($0) }.map { "[\(TraceWriter.fixed(xs[$0], places: 6)),\(TraceWriter.fixed(ys[$0], places: 6))]" }
-        return "{\"type\":\"MultiPoint\",\"coordinates\":[\(points.joined(separator: ","))]}"
+    /// The coverage grid (`?cell=` metres, default 100; `?format=csv`) as GeoJSON polygons or CSV.
+    func coverage(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let size = query.get("cell").map { Double($0) ?? .nan } ?? 100
+        guard CoverageExport.sizes.contains(size) else {
+            return ClusterAPI.json("{\"error\":\"cell must be 5 to 100000 metres\"}", status: .badRequest)
+        }
+        let export = try CoverageExport(store: store, size: size)
+        if query.get("format") == "csv" {
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(string: export?.csv() ?? "x,y,lat,lon,size_m,distance_m,trips,devices\n")))
+        }
+        return ClusterAPI.json(export?.geoJSON() ?? "{\"type\":\"FeatureCollection\",\"features\":[]}", type: "application/geo+json")
     }
 }

@@ -12,11 +12,13 @@ public struct UploadEndpoint: Sendable {
     public let store: TraceStore
     public let ingest: IngestSettings
     public let limits: UploadLimits
+    let metrics: ServerMetrics
 
-    public init(store: TraceStore, ingest: IngestSettings, limits: UploadLimits) {
+    public init(store: TraceStore, ingest: IngestSettings, limits: UploadLimits, metrics: ServerMetrics = ServerMetrics()) {
         self.store = store
         self.ingest = ingest
         self.limits = limits
+        self.metrics = metrics
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -57,6 +59,7 @@ public struct UploadEndpoint: Sendable {
         let trip = query["trip"].flatMap { $0.isEmpty ? nil : String($0.prefix(120)) } ?? "upload-" + UUID().uuidString.lowercased().prefix(13)
         let upload = TraceUpload(name: trip, format: format, gzip: gzip, limits: limits, detector: ingest.detector)
         for try await buffer in request.body {
+            metrics.recordUpload(bytes: buffer.readableBytes)
             try buffer.withUnsafeReadableBytes { try upload.consume($0) }
         }
         let detected = try upload.finish()

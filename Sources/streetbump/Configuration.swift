@@ -13,7 +13,7 @@ struct Configuration {
         // The daemon.
         "host", "port", "open311_server_keys", "upload_max_bytes", "tile_url", "filing_interval",
         // Access (name:role:secret, ...) and privacy.
-        "api_tokens", "retention_days",
+        "api_tokens", "retention_days", "coverage_cell",
     ]
     /// Each value with where it came from, so a bad one is reported at its source.
     private var values: [String: (value: String, origin: String)] = [:]

@@ -9,7 +9,7 @@ struct StreetBump: AsyncParsableCommand {
         discussion: "Formats and contracts: see README.md.",
         subcommands: [
             Simulate.self, Detect.self, Ingest.self, Clusters.self, Evaluate.self, KnownFeatures.self, File.self, Requests.self,
-            Serve.self, Stream.self, Purge.self,
+            Serve.self, Stream.self, Purge.self, CoverageCommand.self,
         ]
     )
 }

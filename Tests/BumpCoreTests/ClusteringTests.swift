@@ -88,3 +88,23 @@ struct ClusteringTests {
         #expect(one.count == 1 && one[0].members == [0] && one[0].x == 3 && one[0].y == 4)
     }
 }
+
+@Suite("coverage grid")
+struct CoverageGridTests {
+    @Test("metres driven, trips and devices per square; each (cell, trip) pair counts once")
+    func grid() {
+        // Trip 1 drives 100 m east inside the square at the origin; trip 2 (device A) and trip 3
+        // (device A) drive its first 50 m; trip 4 (unknown device) one cell in the next square.
+        var rows: [(cell: Int64, trip: Int64, device: String?)] = []
+        for i in 0..<20 { rows.append((Coverage.cellKey(x: 2.5 + 5 * Double(i), y: 50), 1, "B")) }
+        for t in [Int64(2), 3] { for i in 0..<10 { rows.append((Coverage.cellKey(x: 2.5 + 5 * Double(i), y: 50), t, "A")) } }
+        rows.append((Coverage.cellKey(x: 102.5, y: 50), 4, nil))
+        let squares = Coverage.grid(rows, size: 100)
+        #expect(squares.count == 2)
+        #expect(squares[0] == CoverageSquare(x: 0, y: 0, size: 100, distance: 200, trips: 3, devices: 2))
+        #expect(squares[1] == CoverageSquare(x: 100, y: 0, size: 100, distance: 5, trips: 1, devices: 1))
+        #expect(Coverage.grid(rows, size: 10).count == 11, "ten 10 m squares along the street, one beyond")
+        let southWest = Coverage.grid([(Coverage.cellKey(x: -3, y: -3), 1, nil)], size: 100)
+        #expect(southWest.first?.x == -100 && southWest.first?.y == -100, "negative coordinates floor, not truncate")
+    }
+}

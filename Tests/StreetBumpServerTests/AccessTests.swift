@@ -46,6 +46,8 @@ struct AccessTests {
             let metrics = try await f.send("GET", "/metrics", headers: Self.bearer(Self.admin))
             #expect(metrics.status == 200 && metrics.body.contains("streetbump_trips ") && metrics.body.contains("streetbump_clusters{class="))
             #expect(metrics.body.contains("route=\"upload\",status=\"201\"} 1") && metrics.body.contains("route=\"upload\",status=\"401\"} 1"))
+            #expect(metrics.body.contains("streetbump_upload_bytes_total \(trace.count)") && metrics.body.contains("streetbump_samples "))
+            #expect(metrics.body.contains("streetbump_http_request_duration_seconds_count{route=\"upload\"} 2"))
             #expect(!metrics.body.contains(Self.staff.secret) && !metrics.body.contains("trip-0001"), "no secrets, no trip names")
             #expect(try await f.send("DELETE", "/api/v1/trips/\(trip)", headers: Self.bearer(Self.admin)).status == 200)
             #expect(try await f.send("DELETE", "/api/v1/trips/\(trip)", headers: Self.bearer(Self.admin)).status == 404)

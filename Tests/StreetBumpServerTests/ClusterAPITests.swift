@@ -38,6 +38,13 @@ struct ClusterAPITests {
             #expect(events.count == properties["events"] as? Int)
             #expect(events.allSatisfy { $0["trip"] is String && $0["peak"] is Double })
             #expect(try await f.get("/api/v1/clusters/999999").status == 404)
+
+            let coverage = try await f.get("/api/v1/coverage?cell=50")
+            #expect(coverage.status == 200 && coverage.type.hasPrefix("application/geo+json"))
+            let squares = (try JSONSerialization.jsonObject(with: Data(coverage.body.utf8)) as? [String: Any])?["features"] as? [[String: Any]] ?? []
+            #expect(!squares.isEmpty && squares.allSatisfy { (($0["properties"] as? [String: Any])?["distance_m"] as? Double ?? 0) > 0 })
+            #expect(try await f.get("/api/v1/coverage?cell=100&format=csv").body.hasPrefix("x,y,lat,lon,size_m,distance_m,trips,devices\n"))
+            #expect(try await f.get("/api/v1/coverage?cell=1").status == 400)
         }
     }
 }

@@ -208,7 +208,7 @@ struct CLITests {
 
 @Suite("privacy: purge and retention")
 struct PurgeCLITests {
-    @Test("purge --trip deletes a resident's trip everywhere; the same file again does not bring it back; --older-than applies retention")
+    @Test("purge --trip deletes a resident's trip everywhere; the same file again does not bring it back; the coverage grid; --older-than applies retention")
     func purgeTrip() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -232,6 +232,19 @@ struct PurgeCLITests {
         let again = try CLI.run(["ingest", traces + "/trip-0002.csv", "--db", db, "--privacy-trim", "0"])
         #expect(try again.status == 0 && store.existingTrips(["trip-0002"]).isEmpty, "recognised by its hash: \(again.stderr)")
         #expect(try CLI.run(["purge", "--trip", "no-such-trip", "--db", db]).status == 1)
+
+        // Coverage from what is left: squares with metres driven, trips and devices.
+        let csv = try CLI.run(["coverage", "export", "--format", "csv", "--cell", "100", "--db", db])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let lines = csv.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.count == 8 && Int($0[6])! >= 1 && Int($0[6])! <= after.trips })
+        let metres = lines.reduce(0.0) { $0 + Double($1[5])! }
+        #expect(metres > 1_000, "the remaining trips drove over a kilometre: \(metres)")
+        let geojson = try CLI.run(["coverage", "export", "--cell", "250", "--db", db])
+        let root = try JSONSerialization.jsonObject(with: Data(geojson.stdout.utf8)) as? [String: Any]
+        let features = root?["features"] as? [[String: Any]] ?? []
+        #expect(!features.isEmpty && features.allSatisfy { ($0["geometry"] as? [String: Any])?["type"] as? String == "Polygon" })
+        #expect(try CLI.run(["coverage", "export", "--cell", "1", "--db", db]).status != 0)
 
         let retention = try CLI.run(["purge", "--older-than", "0", "--db", db])
         #expect(try retention.status == 0 && store.counts().trips == 0, "\(retention.stderr)")

@@ -120,14 +120,24 @@ enum PageAssets {
       const config = await getJSON('/api/v1/config');
       if (window.L) {
         map = L.map('map', { preferCanvas: true }).setView([0, 0], 2);
+        // Where trips drove (25 m squares, darker where more trips passed): without a base map
+        // it draws the streets; with one it shows where nobody drove.
+        const covered = await getJSON('/api/v1/coverage?cell=25');
+        const coverage = L.layerGroup();
+        for (const f of covered.features) {
+          const ring = f.geometry.coordinates[0];
+          const lats = ring.map((c) => c[1]), lons = ring.map((c) => c[0]);
+          L.rectangle([[Math.min(...lats), Math.min(...lons)], [Math.max(...lats), Math.max(...lons)]], {
+            stroke: false, fillColor: '#6a7f99', fillOpacity: Math.min(0.15 + 0.05 * f.properties.trips, 0.6), interactive: false,
+          }).addTo(coverage);
+        }
+        const overlays = { 'driven (trips per 25 m)': coverage };
         if (config.tiles) {
           L.tileLayer(config.tiles, { maxZoom: 20 }).addTo(map);
         } else {
-          // No base map: the streets trips drove show where data exists, and where nobody drove.
-          const covered = await getJSON('/api/v1/coverage');
-          const dots = L.layerGroup().addTo(map);
-          for (const [lon, lat] of covered.coordinates) L.circleMarker([lat, lon], { radius: 1, color: '#bbb', weight: 1, interactive: false }).addTo(dots);
+          coverage.addTo(map);
         }
+        L.control.layers(null, overlays).addTo(map);
         markers = L.layerGroup().addTo(map);
       } else {
         $('#map').append(el('p', 'The map needs Leaflet (Debian package libjs-leaflet); the queue works without it.'));
