@@ -69,6 +69,36 @@ struct ReviewPageTests {
         }
     }
 
+    @Test("a reviewer clicks a cluster in the queue, types a reason and rejects it: the decision reaches the store")
+    func rejectRoundTrip() async throws {
+        try await ServerFixture.with { f in
+            try await prepare(f)
+            let clusters = try f.store.clusters()
+            let target = try #require(clusters.first)
+            let browser = try DevToolsBrowser()
+            defer { browser.close() }
+            try await browser.open(f.base + "/")
+            try await browser.waitFor("document.querySelectorAll('#queue tr[data-id]').length > 0")
+            #expect(try await browser.evaluate("document.querySelectorAll('#queue tr[data-id]').length") as? Int == clusters.count)
+            #expect(try await browser.evaluate("markers.getLayers().length") as? Int == clusters.count,
+                    "one marker per cluster on the map")
+            _ = try await browser.evaluate("document.querySelector('#queue tr[data-id=\"\(target.id)\"]').click()")
+            try await browser.waitFor("document.querySelector('#detail h2')?.textContent.startsWith('Cluster \(target.id):')")
+            _ = try await browser.evaluate("""
+                (() => {
+                  const input = [...document.querySelectorAll('#detail input')].find((i) => i.placeholder.startsWith('reason'));
+                  input.value = 'gravel road, not ours';
+                  [...document.querySelectorAll('#detail button')].find((b) => b.textContent === 'Reject').click();
+                })()
+                """)
+            try await browser.waitFor("document.querySelector('#status').textContent === 'saved: reject'")
+            #expect(try f.store.cluster(id: target.id)?.state == "rejected")
+            let review = try #require(try f.store.reviews(cluster: target.id).last)
+            #expect(review.action == "reject" && review.detail == "gravel road, not ours" && review.actor == "local")
+            try await browser.waitFor("document.querySelector('#queue tr[data-id=\"\(target.id)\"]').lastChild.textContent === 'rejected'")
+        }
+    }
+
     @Test("with API tokens the page asks for one instead of showing data")
     func pageAsksForToken() async throws {
         try await ServerFixture.with(tokens: [AccessTests.staff]) { f in

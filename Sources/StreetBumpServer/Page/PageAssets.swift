@@ -243,10 +243,11 @@ enum PageAssets {
       const r = await api('/api/v1/clusters/' + id + '/actions', {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       const answer = await r.json();
-      $('#status').textContent = r.ok ? 'saved: ' + body.action : answer.error;
       await load();
       // A merge or split may renumber the cluster: show what it became.
       await show(r.ok && answer.clusters && answer.clusters.length ? answer.clusters[0] : id);
+      // Last, so the queue's count does not overwrite it.
+      $('#status').textContent = r.ok ? 'saved: ' + body.action : answer.error;
     }
 
     init().catch((e) => { $('#status').textContent = String(e); });
