@@ -65,6 +65,10 @@ public enum TraceRecognizer {
         let lower = name.lowercased().replacing(".gz", with: "")
         let line = firstLine(head)
         let firstByte = line.first
+        // Not text at all: the canonical reader says what it is (gzip, UTF-16, binary).
+        if line.withUnsafeBufferPointer({ b in b.baseAddress.map { binaryContentProblem($0, b.count) } ?? nil }) != nil {
+            return forcing == .ndjson ? .ndjson : .canonicalCSV
+        }
         switch forcing {
         case .csv: return .canonicalCSV
         case .ndjson: return .ndjson
@@ -198,6 +202,15 @@ public enum TraceRecognizer {
 
     private static func isInG(_ name: String) -> Bool {
         name.contains("(g)") || name.hasPrefix("gf") || name.hasPrefix("g_") || name.hasSuffix("_g") || name.hasSuffix(" g")
+    }
+
+    /// The column names of the first line of `head` (separator guessed, quotes removed).
+    public static func headerNames(_ head: UnsafeRawBufferPointer) -> [String] {
+        let line = firstLine(head)
+        return line.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return [] }
+            return splitHeader(base, base + b.count, separator: guessSeparator(base, base + b.count)) ?? []
+        }
     }
 
     /// The first non-blank line of `head` without BOM and line end.
