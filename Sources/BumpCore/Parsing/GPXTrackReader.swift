@@ -40,7 +40,11 @@ public struct GPXTrackReader: Sendable {
     /// Feeds the next chunk of the file.
     public mutating func consume<S: TraceRowSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) throws(TraceReadError) {
         stats.bytes += chunk.count
-        if stats.lines == 0, !sawGPX, let problem = chunk.withMemoryRebound(to: UInt8.self, { binaryContentProblem($0.baseAddress!, min($0.count, 512)) }) {
+        if stats.bytes == chunk.count, let problem = chunk.withMemoryRebound(to: UInt8.self, { bytes -> String? in
+            // The first line only: an XML file has newlines and tabs further on.
+            let line = bytes.prefix { $0 != UInt8(ascii: "\n") }
+            return line.isEmpty ? nil : binaryContentProblem(bytes.baseAddress!, line.count)
+        }) {
             throw TraceReadError(source: source, line: 1, message: problem)
         }
         carry.append(contentsOf: chunk)

@@ -237,6 +237,9 @@ public enum TraceInputs {
         }
     }
 
+    /// The first bytes of a file, decompressed when it is gzip.
+    public static func head(of path: String) -> [UInt8] { ByteSource.head(of: path) }
+
     /// The names in a header line (first line of `head`).
     static func headerNames(_ head: [UInt8]) -> [String] {
         head.withUnsafeBytes { TraceRecognizer.headerNames($0) }
