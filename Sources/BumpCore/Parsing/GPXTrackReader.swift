@@ -108,7 +108,9 @@ public struct GPXTrackReader: Sendable {
             consumed = carry.count - 16
         }
         if consumed > 0 {
-            carryLine = line + newlines(carry, countedTo, consumed)
+            // The scan may have looked past `consumed` at a point that is not complete yet.
+            carryLine = countedTo <= consumed
+                ? line + newlines(carry, countedTo, consumed) : line - newlines(carry, consumed, countedTo)
             carry.removeFirst(consumed)
         }
         stats.lines = carryLine

@@ -85,16 +85,14 @@ public struct DelimitedLayout: Sendable, Equatable {
             columns[field] = column
         }
         guard columns[.t] != nil else { throw ColumnMapError("the map needs t=COLUMN (the time)") }
-        let hasAcceleration = columns[.ax] != nil && columns[.ay] != nil && columns[.az] != nil
-        let hasFix = columns[.lat] != nil && columns[.lon] != nil
-        guard hasAcceleration || hasFix else {
-            throw ColumnMapError("the map needs ax, ay and az, or lat and lon")
-        }
         for group in [[TraceField.ax, .ay, .az], [.lat, .lon]] {
             let mapped = group.filter { columns[$0] != nil }
             if !mapped.isEmpty, mapped.count != group.count {
                 throw ColumnMapError("map \(group.map(\.name).joined(separator: ", ")) together (got only \(mapped.map(\.name).joined(separator: ", ")))")
             }
+        }
+        guard columns[.ax] != nil || columns[.lat] != nil else {
+            throw ColumnMapError("the map needs ax, ay and az, or lat and lon")
         }
         var scale = 1.0
         switch accelerationUnit?.lowercased() {
