@@ -167,7 +167,7 @@ public enum TraceRecognizer {
         if map[.t] == nil { map[.t] = "?" }
         var flags: [String] = []
         if let ax = map[.ax], ax != "?", isInG(normalizedHeaderName(ax)) { flags.append("--accel-unit g") }
-        if let t = map[.t], t != "?", normalizedHeaderName(t).contains("(ms)") || normalizedHeaderName(t).hasSuffix("_ms") { flags.append("--time-unit ms") }
+        if let t = map[.t], t != "?", let unit = timeUnitWord(normalizedHeaderName(t)) { flags.append("--time-unit \(unit)") }
         let columns = looksLikeHeader
             ? TraceField.allCases.compactMap { field in map[field].map { "\(field.name)=\($0)" } }.joined(separator: ",") : ""
         return UnrecognizedTrace(
@@ -177,27 +177,37 @@ public enum TraceRecognizer {
 
     /// True when a normalised column name looks like it holds `field`.
     static func columnMatches(_ name: String, _ field: TraceField) -> Bool {
-        // Letters only, units in parentheses dropped: "Accel X (m/s^2)" → "accelx".
+        // Letters only, units in parentheses dropped: "Accel X (m/s^2)" → "accelx"; and words:
+        // "gps_lat" → ["gps", "lat"].
         let bare = String(name.split(separator: "(").first ?? "")
         let letters = String(bare.filter { $0.isLetter })
+        let words = bare.split { !$0.isLetter && !$0.isNumber }.map(String.init)
         let accelerationWord = ["acc", "accel", "acceleration", "accelerometer", "a", "g", "gf", "gforce", "total", "totalacceleration"]
         func axis(_ a: String) -> Bool {
             if letters == a { return true }
             for word in accelerationWord where letters == word + a || letters == a + word { return true }
+            if words.contains(a), words.contains(where: { w in accelerationWord.contains(w) || w.hasPrefix("acc") }) { return true }
             return (letters.hasPrefix("acc") || letters.hasPrefix("gf")) && letters.hasSuffix(a)
         }
         switch field {
         case .t:
-            return ["t", "time", "timestamp", "ts", "epoch", "datetime", "date", "utc", "unixtime", "timems", "timestampms", "times"].contains(letters)
+            let timeWords = ["t", "ts", "time", "timestamp", "epoch", "datetime", "date", "utc", "unixtime", "times"]
+            return timeWords.contains(letters) || words.first.map(timeWords.contains) == true
                 || letters.hasPrefix("timestamp") || letters.hasPrefix("time")
         case .ax: return axis("x")
         case .ay: return axis("y")
         case .az: return axis("z")
-        case .lat: return letters.hasPrefix("lat")
-        case .lon: return letters.hasPrefix("lon") || letters.hasPrefix("lng")
+        case .lat: return letters.hasPrefix("lat") || words.contains { $0.hasPrefix("lat") }
+        case .lon: return letters.hasPrefix("lon") || letters.hasPrefix("lng") || words.contains { $0.hasPrefix("lon") || $0 == "lng" }
         case .speed: return letters.contains("speed") || letters.contains("velocity")
         case .accuracy: return letters.contains("accuracy") && !letters.contains("vertical") && !letters.contains("speed") && !letters.contains("bearing")
         }
+    }
+
+    /// The unit a time column's name gives (`ts_ms`, `time (ms)`), as a `--time-unit` value.
+    private static func timeUnitWord(_ name: String) -> String? {
+        let words = name.split { !$0.isLetter && !$0.isNumber }.map { $0.lowercased() }
+        return ["ms", "us", "ns"].first { words.dropFirst().contains($0) }
     }
 
     private static func isInG(_ name: String) -> Bool {
