@@ -33,6 +33,17 @@ struct PhoneFormatCLITests {
         #expect(r.stderr.contains("5 files (0 already ingested, 0 failed), 5 trips"), "\(r.stderr)")
     }
 
+    @Test("the sample phone recordings are recognised")
+    func samplePhones() throws {
+        let r = try CLI.run(["detect", "SampleTraces/phones"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for line in ["gpx-drive.gpx: gpx", "phyphox: phyphox", "physics-toolbox.csv: physicstoolbox", "sensorlogger-android: sensorlogger"] {
+            #expect(r.stderr.contains(line), "missing '\(line)' in:\n\(r.stderr)")
+        }
+        #expect(r.stderr.contains("research.csv: skipped"), "a research CSV needs its column map")
+        #expect(r.stderr.contains("4 files, 2060 rows, 0 rejected"), "\(r.stderr)")
+    }
+
     @Test("a column map saved as a profile reads the same as the flags")
     func columnProfile() throws {
         let dir = try CLI.temporaryDirectory()
