@@ -132,6 +132,20 @@ public enum FileSystem {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Names in a folder (not recursive, sorted), hidden ones left out.
+    public static func entries(of path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw FileError.errno(path, "cannot open directory") }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if !name.hasPrefix(".") { out.append(name) }
+        }
+        return out.sorted()
+    }
+
     /// Regular files under `path` (recursively, sorted), or `path` itself when it is a file.
     public static func files(under path: String) throws -> [String] {
         guard isDirectory(path) else { return [path] }

@@ -21,20 +21,27 @@ public struct UploadError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Streaming gzip (or zlib) decompression that stops at the limits instead of filling memory.
+/// Streaming gzip (or zlib, or raw deflate as in zip entries) decompression that stops at the
+/// limits instead of filling memory.
 final class Gunzip {
     private var stream = z_stream()
     private let limits: UploadLimits
+    /// "gzip" or "deflate", for messages.
+    private let what: String
+    private let raw: Bool
     private(set) var inBytes = 0
     private(set) var outBytes = 0
     private var output = [UInt8](repeating: 0, count: 256 << 10)
     private var ended = false
 
-    init(limits: UploadLimits) throws(UploadError) {
+    /// - Parameter rawDeflate: true for headerless deflate data (zip entries), false for gzip or zlib.
+    init(limits: UploadLimits, rawDeflate: Bool = false) throws(UploadError) {
         self.limits = limits
-        // 15 + 32: a 32 KiB window, gzip or zlib header detected automatically.
-        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw UploadError(status: 500, "cannot start gzip decompression")
+        raw = rawDeflate
+        what = rawDeflate ? "deflate" : "gzip"
+        // 15 + 32: a 32 KiB window, gzip or zlib header detected automatically; -15: no header.
+        guard inflateInit2_(&stream, rawDeflate ? -15 : 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw UploadError(status: 500, "cannot start \(what) decompression")
         }
     }
 
@@ -49,6 +56,8 @@ final class Gunzip {
         stream.avail_in = UInt32(chunk.count)
         while stream.avail_in > 0 {
             if ended {
+                // Raw deflate data ends once; anything after it is not ours to read.
+                if raw { return }
                 // Another gzip member follows (concatenated files).
                 inflateReset(&stream)
                 ended = false
@@ -61,13 +70,13 @@ final class Gunzip {
             let produced = output.count - Int(stream.avail_out)
             outBytes += produced
             if outBytes > limits.maxDecompressedBytes {
-                throw UploadError(status: 413, "decompressed body exceeds \(limits.maxDecompressedBytes) bytes")
+                throw UploadError(status: 413, "decompressed data exceeds \(limits.maxDecompressedBytes) bytes")
             }
             // The ratio to the input consumed so far, checked from the first full buffer on, so a
             // bomb is refused before its output reaches the reader.
             let consumed = inBytes - Int(stream.avail_in)
             if outBytes >= output.count && outBytes / max(consumed, 1) > limits.maxRatio {
-                throw UploadError(status: 413, "gzip expands more than \(limits.maxRatio) times: refused as a decompression bomb")
+                throw UploadError(status: 413, "\(what) data expands more than \(limits.maxRatio) times: refused as a decompression bomb")
             }
             if produced > 0 { try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
             switch status {
@@ -77,14 +86,14 @@ final class Gunzip {
             case Z_BUF_ERROR: return
             default:
                 let why = stream.msg.map { String(cString: $0) } ?? String(cString: zError(status))
-                throw UploadError(status: 400, "the body is not valid gzip (\(why))")
+                throw UploadError(status: 400, raw ? "not valid deflate data (\(why))" : "the body is not valid gzip (\(why))")
             }
         }
     }
 
     /// Fails when the input ended in the middle of a gzip member.
     func finish() throws(UploadError) {
-        if inBytes > 0 && !ended { throw UploadError(status: 400, "the gzip body is truncated") }
+        if inBytes > 0 && !ended { throw UploadError(status: 400, raw ? "the deflate data is truncated" : "the gzip body is truncated") }
     }
 }
 

@@ -68,8 +68,14 @@ public struct DetectedTrace: Sendable {
 
     /// Reads and detects one file. Pure computation apart from reading: safe to run in parallel.
     public static func file(_ path: String, format: TraceFormat? = nil, detector: DetectorConfig) throws -> DetectedTrace {
+        try read(.file(path), options: ReadOptions(format: format), detector: detector)
+    }
+
+    /// Reads and detects one input (a file, an export folder or zip, a GPX track with its
+    /// accelerometer file). Safe to run in parallel.
+    public static func read(_ input: TraceInput, options: ReadOptions, detector: DetectorConfig) throws -> DetectedTrace {
         var recorder = TraceRecorder(config: detector)
-        let outcome = try TraceFileReader.read(path: path, format: format, into: &recorder)
+        let outcome = try TraceFileReader.read(input, options: options, into: &recorder)
         return finished(recorder, outcome)
     }
 

@@ -5,7 +5,8 @@ import Foundation
 import Hummingbird
 import Open311
 
-/// `POST /api/v1/traces`: a finished trip (canonical CSV, NDJSON, or gzip of either) read,
+/// `POST /api/v1/traces`: a finished trip (canonical CSV, NDJSON, a single-file phone export
+/// such as Physics Toolbox or phyphox CSV, or gzip of any) read,
 /// detected and stored as its body streams in, answered with the trip summary. The same content
 /// uploaded again gets the same answer and changes nothing.
 public struct UploadEndpoint: Sendable {
@@ -47,8 +48,10 @@ public struct UploadEndpoint: Sendable {
         }
         let format: TraceFormat?
         switch type.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespaces) }) ?? "" {
-        case "text/csv": format = .csv
+        // CSV is recognised by its header: canonical, or a phone app's single-file export.
+        case "text/csv", "text/plain": format = nil
         case "application/x-ndjson", "application/jsonl", "application/json": format = .ndjson
+        case "application/gpx+xml": format = .gpx
         case "", "application/gzip", "application/x-gzip", "application/octet-stream": format = nil
         default: throw UploadError(status: 415, "send text/csv, application/x-ndjson or application/gzip, not \(type)")
         }

@@ -44,21 +44,40 @@ struct Configuration {
         return c
     }
 
+    /// Keys of a `[profile.NAME]` section: a saved column map for `--profile NAME`.
+    static let profileKeys = ["columns", "accel_unit", "time_unit", "missing"]
+
+    /// The config file in effect (STREETBUMP_CONFIG, else streetbump.toml here).
+    static var path: String { ProcessInfo.processInfo.environment["STREETBUMP_CONFIG"] ?? "streetbump.toml" }
+
     /// The subset of TOML a settings file needs: `key = value` lines (strings quoted, numbers
-    /// bare), `#` comments, and `[section]` headers, which only group (keys are flat).
+    /// bare), `#` comments, and `[section]` headers, which only group (keys are flat), except
+    /// `[profile.NAME]`, whose keys (`profileKeys`) belong to that column-map profile.
     static func parse(_ text: String, path: String) throws -> [String: (value: String, origin: String)] {
         var out: [String: (value: String, origin: String)] = [:]
+        var profile: String?
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = Substring(raw)
             if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
             let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if t.isEmpty || (t.hasPrefix("[") && t.hasSuffix("]")) { continue }
+            if t.hasPrefix("[") && t.hasSuffix("]") {
+                let section = t.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                profile = section.hasPrefix("profile.") ? String(section.dropFirst("profile.".count)) : nil
+                if profile?.isEmpty == true { throw FileError(path: path, message: "line \(n + 1): a profile needs a name: [profile.NAME]") }
+                continue
+            }
+            if t.isEmpty { continue }
             guard let eq = t.firstIndex(of: "=") else {
                 throw FileError(path: path, message: "line \(n + 1): expected key = value")
             }
-            let key = t[..<eq].trimmingCharacters(in: .whitespaces)
+            var key = t[..<eq].trimmingCharacters(in: .whitespaces)
             var value = t[t.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            guard keys.contains(key) else {
+            if let profile {
+                guard profileKeys.contains(key) else {
+                    throw FileError(path: path, message: "line \(n + 1): unknown key '\(key)' in [profile.\(profile)]; known keys: \(profileKeys.joined(separator: ", "))")
+                }
+                key = "profile.\(profile).\(key)"
+            } else if !keys.contains(key) {
                 throw FileError(path: path, message: "line \(n + 1): unknown key '\(key)'; known keys: \(keys.joined(separator: ", "))")
             }
             if value.hasPrefix("\"") {
@@ -71,6 +90,46 @@ struct Configuration {
     }
 
     func string(_ key: String) -> String? { values[key]?.value }
+
+    /// The settings of `[profile.NAME]`, keyed by `profileKeys`; nil when there is no such profile.
+    func profile(_ name: String) -> [String: String]? {
+        let prefix = "profile.\(name)."
+        let found = values.filter { $0.key.hasPrefix(prefix) }
+        guard !found.isEmpty else { return nil }
+        return Dictionary(uniqueKeysWithValues: found.map { (String($0.key.dropFirst(prefix.count)), $0.value.value) })
+    }
+
+    /// Names of the profiles in the file.
+    var profileNames: [String] {
+        Set(values.keys.filter { $0.hasPrefix("profile.") }.map { String($0.dropFirst("profile.".count).split(separator: ".").dropLast().joined(separator: ".")) }).sorted()
+    }
+
+    /// Writes `[profile.NAME]` with `settings` into the config file at `path`, replacing a
+    /// profile of that name and keeping everything else as it was.
+    static func saveProfile(_ name: String, _ settings: [(key: String, value: String)], path: String) throws {
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw FileError(path: path, message: "profile name '\(name)' must be letters, digits, - or _")
+        }
+        var lines: [String] = []
+        if FileManager.default.fileExists(atPath: path) {
+            let text = String(decoding: try FileSystem.readAll(path), as: UTF8.self)
+            var skipping = false
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if t.hasPrefix("[") && t.hasSuffix("]") { skipping = t == "[profile.\(name)]" }
+                if !skipping { lines.append(String(line)) }
+            }
+            while lines.last?.isEmpty == true { lines.removeLast() }
+            if !lines.isEmpty { lines.append("") }
+        }
+        lines.append("[profile.\(name)]")
+        for (key, value) in settings {
+            // The parser reads strings without escapes, so a quote cannot be stored.
+            guard !value.contains("\"") else { throw FileError(path: path, message: "\(key) = \(value): a profile value cannot contain a double quote") }
+            lines.append("\(key) = \"\(value)\"")
+        }
+        try FileSystem.writeText(lines.joined(separator: "\n") + "\n", to: path)
+    }
 
     func number(_ key: String) throws -> Double? {
         guard let (v, origin) = values[key] else { return nil }

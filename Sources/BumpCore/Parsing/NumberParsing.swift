@@ -39,6 +39,13 @@ public func parseDecimal(_ p: UnsafePointer<UInt8>, _ count: Int) -> Double? {
 /// The caller decides whether the byte at the returned position may follow a number.
 @inline(__always)
 func scanDecimal(_ start: UnsafePointer<UInt8>) -> (value: Double, end: UnsafePointer<UInt8>)? {
+    scanDecimal(start, decimalPoint: UInt8(ascii: "."))
+}
+
+/// `scanDecimal` for locales that may write the decimal point as `decimalPoint` (a comma in
+/// files separated by semicolons or tabs); "." is accepted as well.
+@inline(__always)
+func scanDecimal(_ start: UnsafePointer<UInt8>, decimalPoint: UInt8) -> (value: Double, end: UnsafePointer<UInt8>)? {
     // Signs are random in sensor data, so handle them without branches.
     let negative = start.pointee == UInt8(ascii: "-")
     var p = start + (negative || start.pointee == UInt8(ascii: "+") ? 1 : 0)
@@ -51,7 +58,7 @@ func scanDecimal(_ start: UnsafePointer<UInt8>) -> (value: Double, end: UnsafePo
     var digits = integerDigits
     var fractionPart: UInt64 = 0
     var fractionDigits = 0
-    if p.pointee == UInt8(ascii: ".") {
+    if p.pointee == UInt8(ascii: ".") || p.pointee == decimalPoint {
         p += 1
         (fractionPart, fractionDigits) = scanDigits(p)
         p += fractionDigits
@@ -96,7 +103,7 @@ func scanDecimal(_ start: UnsafePointer<UInt8>) -> (value: Double, end: UnsafePo
         // value ≥ 0, so setting the sign bit negates it.
         if let value { return (Double(bitPattern: value.bitPattern | signBit), p) }
     }
-    guard let value = parseDecimalSlow(start, p - start) else { return nil }
+    guard let value = parseDecimalSlow(start, p - start, decimalPoint: decimalPoint) else { return nil }
     return (value, p)
 }
 
@@ -134,6 +141,7 @@ fileprivate let exactPowersOfTen: [Double] = [
 
 /// The correctly rounded value of text the fast path cannot do exactly (rare).
 @inline(never)
-fileprivate func parseDecimalSlow(_ p: UnsafePointer<UInt8>, _ count: Int) -> Double? {
-    Double(String(decoding: UnsafeBufferPointer(start: p, count: count), as: UTF8.self))
+fileprivate func parseDecimalSlow(_ p: UnsafePointer<UInt8>, _ count: Int, decimalPoint: UInt8) -> Double? {
+    let bytes = UnsafeBufferPointer(start: p, count: count).map { $0 == decimalPoint ? UInt8(ascii: ".") : $0 }
+    return Double(String(decoding: bytes, as: UTF8.self))
 }

@@ -8,7 +8,7 @@ struct Detect: ParsableCommand {
         abstract: "Detect bump events in trace files and print them (CSV or JSON lines).",
         discussion: "A malformed row is reported on stderr and skipped; a file that cannot be read is reported and the others go on (exit status 1 at the end).")
 
-    @Argument(help: "Trace files or folders (canonical CSV or NDJSON; '-' reads stdin).")
+    @Argument(help: "Trace files, folders or zips: canonical CSV, NDJSON, Sensor Logger, Physics Toolbox, phyphox, GPX with an accelerometer file, or any CSV with --columns; gzip accepted ('-' reads stdin).")
     var paths: [String]
 
     enum OutputFormat: String, ExpressibleByArgument { case csv, json }
@@ -16,8 +16,7 @@ struct Detect: ParsableCommand {
     @Option(help: "Output format: csv or json (one object per line).")
     var format: OutputFormat = .csv
 
-    @Option(help: "Input format, when the file name does not tell: csv or ndjson.")
-    var input: TraceFormat?
+    @OptionGroup var reading: InputOptions
 
     @Option(help: "Minimum speed in m/s for a bump to count, default 2.5. (min_speed, STREETBUMP_MIN_SPEED)")
     var minSpeed: Double?
@@ -32,11 +31,11 @@ struct Detect: ParsableCommand {
         var err = ByteWriter.standardError()
         if format == .csv { try out.write(EventWriter.csvHeader) }
         var total = ReadStats(), events = 0, failed = 0, files = 0
-        for (path, fromFolder) in try TraceFiles.expand(paths) {
-            if fromFolder && !TraceFiles.looksLikeTrace(path) {
-                try err.write("note: \(path): skipped, not a trace (no t and ax,ay,az or lat,lon columns)\n")
-                continue
-            }
+        let options = try reading.readOptions()
+        let (inputs, skipped) = try TraceFiles.inputs(paths, options: options)
+        for (path, reason) in skipped { try err.write("note: \(path): skipped, \(reason)\n") }
+        for input in inputs {
+            let path = input.path
             files += 1
             do {
                 var detector = TraceDetector(config: config)
@@ -51,9 +50,11 @@ struct Detect: ParsableCommand {
                     detector.events.removeAll(keepingCapacity: true)
                     try out.flushIfFull()
                 }
-                let result = try TraceFileReader.read(path: path, format: input, into: &detector, hashing: false, afterChunk: emit)
+                let before = events
+                let result = try TraceFileReader.read(input, options: options, into: &detector, hashing: false, afterChunk: emit)
                 detector.finish()
                 try emit(&detector, result.tripNames)
+                try err.write("\(path): \(TraceFiles.describe(result)), \(result.stats.rows) rows, \(events - before) events\n")
                 total.rows += result.stats.rows
                 total.rejectedRows += result.stats.rejectedRows
                 for issue in result.issues.prefix(maxIssues) { try err.write("warning: \(issue)\n") }

@@ -16,9 +16,10 @@ struct Ingest: AsyncParsableCommand {
             Raw samples are never stored; events and coverage near each trip's ends are trimmed (--privacy-trim).
             """)
 
-    @Argument(help: "Trace files or folders (canonical CSV or NDJSON).")
+    @Argument(help: "Trace files, folders or zips: canonical CSV, NDJSON, Sensor Logger, Physics Toolbox, phyphox, GPX with an accelerometer file, or any CSV with --columns; gzip accepted. Each input's recognised format is reported.")
     var paths: [String]
 
+    @OptionGroup var reading: InputOptions
     @OptionGroup var store: StoreOptions
     @OptionGroup var pipeline: PipelineOptions
 
@@ -32,11 +33,9 @@ struct Ingest: AsyncParsableCommand {
         let jobs = try jobs ?? Configuration.current.number("jobs").map { Int($0) } ?? 2
         if jobs < 1 { throw ValidationError("jobs must be at least 1") }
         var err = ByteWriter.standardError()
-        var files: [String] = []
-        for (path, fromFolder) in try TraceFiles.expand(paths) {
-            if fromFolder && !TraceFiles.looksLikeTrace(path) { continue }
-            files.append(path)
-        }
+        let options = try reading.readOptions()
+        let (files, skipped) = try TraceFiles.inputs(paths, options: options)
+        for (path, reason) in skipped { try err.write("note: \(path): skipped, \(reason)\n") }
         let settings = try pipeline.settings()
         let writer = try StoreWriter(store: try store.open(), settings: settings)
         let progress = Progress(total: files.count)
@@ -47,8 +46,8 @@ struct Ingest: AsyncParsableCommand {
             var next = 0
             func launch() {
                 guard next < files.count else { return }
-                let index = next, path = files[index], detector = settings.detector
-                group.addTask { (index, Result { try DetectedTrace.file(path, detector: detector) }) }
+                let index = next, input = files[index], detector = settings.detector
+                group.addTask { (index, Result { try DetectedTrace.read(input, options: options, detector: detector) }) }
                 next += 1
             }
             for _ in 0..<jobs { launch() }
@@ -58,7 +57,7 @@ struct Ingest: AsyncParsableCommand {
                 finished[index] = result
                 launch()
                 while let result = finished.removeValue(forKey: written) {
-                    try summary.add(files[written], result, writer: writer, maxIssues: maxIssues, err: &err)
+                    try summary.add(files[written].path, result, writer: writer, maxIssues: maxIssues, err: &err)
                     written += 1
                     progress.update(done: written)
                 }
@@ -91,6 +90,7 @@ struct IngestSummary {
                 try err.write("note: \(path): already ingested (same content as \(previous)); skipped\n")
                 return
             }
+            try err.write("\(path): \(TraceFiles.describe(trace.outcome)), \(trace.outcome.stats.rows) rows, \(outcome.events) events\n")
             for name in outcome.duplicateTrips {
                 try err.write("warning: \(path): trip '\(name)' is already in the store from another file; skipped\n")
             }

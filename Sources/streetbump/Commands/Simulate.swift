@@ -27,11 +27,20 @@ struct Simulate: ParsableCommand {
     @Option(help: "Random seed: the same seed gives the same city and trips.")
     var seed: UInt64 = 1
 
-    @Option(help: "csv (a file per trip) or ndjson (one file, trips interleaved in time order).")
+    @Option(help: "csv (a file per trip), ndjson (one file, trips interleaved in time order), or a phone app's export per trip: sensorlogger (a folder), physicstoolbox, phyphox (a folder), gpx (a track and an accelerometer CSV), columns (a research CSV for --columns \(PhoneExportWriter.columnsMap) \(PhoneExportWriter.columnsFlags.joined(separator: " "))).")
     var format: TraceFormat = .csv
 
     @Option(help: "City size in blocks east and north.")
     var blocks = 6
+
+    /// Where an export's file goes: multi-file exports in a folder per trip, single files named after the trip.
+    static func exportPath(out: String, trip: String, style: PhoneExportWriter.Style, file: String) -> String {
+        switch style {
+        case .physicsToolbox, .physicsToolboxDecimalComma, .columns: "\(out)/\(trip).csv"
+        case .gpx: file.hasSuffix(".gpx") ? "\(out)/\(trip).gpx" : "\(out)/\(trip).csv"
+        default: "\(out)/\(trip)/\(file)"
+        }
+    }
 
     func validate() throws {
         if let rate, !(5...400).contains(rate) { throw ValidationError("--rate must be between 5 and 400 Hz, got \(rate)") }
@@ -83,6 +92,39 @@ struct Simulate: ParsableCommand {
             }
             try file.close()
             crossings = merged.crossings
+        case .sensorLogger, .physicsToolbox, .phyphox, .gpx, .columns:
+            let style: PhoneExportWriter.Style = switch format {
+            case .sensorLogger: .sensorLoggerAndroid
+            case .physicsToolbox: .physicsToolbox
+            case .phyphox: .phyphox
+            case .gpx: .gpx
+            default: .columns
+            }
+            for i in simulation.plans.indices {
+                var sim = simulation.trip(i)
+                var export = PhoneExportWriter(style: style, start: sim.plan.start)
+                var writers: [String: ByteWriter] = [:]
+                func flush() throws {
+                    for (file, bytes) in export.takeFiles() where !bytes.isEmpty || writers[file] == nil {
+                        let path = Self.exportPath(out: out, trip: sim.plan.name, style: style, file: file)
+                        if writers[path] == nil {
+                            if let slash = path.lastIndex(of: "/") { try FileSystem.makeDirectory(String(path[..<slash])) }
+                            writers[path] = try ByteWriter(creating: path)
+                        }
+                        writers[path]!.buffer.append(contentsOf: bytes)
+                        try writers[path]!.flushIfFull()
+                    }
+                }
+                while let row = sim.next() {
+                    export.append(row)
+                    rows += 1
+                    if rows % 65_536 == 0 { try flush() }
+                }
+                export.finish()
+                try flush()
+                for key in writers.keys { try writers[key]!.close() }
+                crossings.append(contentsOf: sim.crossings)
+            }
         }
         crossings.sort { ($0.trip, $0.t) < ($1.trip, $1.t) }
         try FileSystem.writeText(simulation.truthCSV(), to: "\(out)/truth.csv")
@@ -95,4 +137,3 @@ struct Simulate: ParsableCommand {
     }
 }
 
-extension TraceFormat: ExpressibleByArgument {}

@@ -42,6 +42,9 @@ struct Stream: AsyncParsableCommand {
         settings.idleTimeout = idleTimeout
         settings.maxLineBytes = maxLineBytes
         guard idleTimeout > 0, maxLineBytes >= 64 else { throw ValidationError("--idle-timeout must be > 0 and --max-line-bytes at least 64") }
+        guard input == .csv || input == .ndjson else {
+            throw ValidationError("stream reads ndjson or csv (with a trip column); use ingest for \(input.displayName) recordings")
+        }
         let db = try store.open()
         let session = try StreamSession(store: db, format: input, settings: settings)
         var out = ByteWriter.standardOutput()

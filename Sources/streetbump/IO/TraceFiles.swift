@@ -1,34 +1,40 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import BumpCore
 import BumpIngest
-import Foundation
 
-/// Which files a command given files and folders should read.
+/// Which inputs a command given files and folders should read.
 enum TraceFiles {
-    /// Every named file, and every file under every named folder (flagged, so a folder's
-    /// non-trace files such as truth.csv can be skipped rather than fail the batch).
-    static func expand(_ paths: [String]) throws -> [(path: String, fromFolder: Bool)] {
-        try paths.flatMap { p -> [(path: String, fromFolder: Bool)] in
-            FileSystem.isDirectory(p) ? try FileSystem.files(under: p).map { ($0, true) } : [(p, false)]
+    /// The inputs for `paths` (see `TraceInputs.find`), and the files found in folders that are
+    /// not traces (truth.csv, notes), each with the reason, so a folder's other files do not
+    /// fail the batch. Named files are always kept: if they cannot be read, the reader says why.
+    static func inputs(_ paths: [String], options: ReadOptions) throws -> (inputs: [TraceInput], skipped: [(path: String, reason: String)]) {
+        var inputs: [TraceInput] = []
+        var skipped: [(path: String, reason: String)] = []
+        for (input, fromFolder) in try TraceInputs.find(paths) {
+            if fromFolder, case .file(let path) = input.kind, let reason = notATrace(path, options: options) {
+                skipped.append((path, reason))
+            } else {
+                inputs.append(input)
+            }
         }
+        return (inputs, skipped)
     }
 
-    /// True when the file starts like a trace: an NDJSON object, or a CSV header with `t` and
-    /// acceleration or position columns (truth.csv and crossings.csv are not).
-    static func looksLikeTrace(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return true } // let the reader report the error
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let n = read(fd, &bytes, bytes.count)
-        guard n > 0 else { return false }
-        var text = String(decoding: bytes[0..<n], as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" }
-        if trimmed.hasPrefix("{") { return true }
-        let header = trimmed.prefix { $0 != "\n" && $0 != "\r" }
-        let columns = Set(header.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")).lowercased() })
-        return columns.contains("t") && (columns.isSuperset(of: ["ax", "ay", "az"]) || columns.isSuperset(of: ["lat", "lon"]))
+    /// Why a file found in a folder is not read, or nil when it looks like a trace.
+    static func notATrace(_ path: String, options: ReadOptions) -> String? {
+        let head = TraceInputs.head(of: path)
+        if let layout = options.layout {
+            let names = Set(head.withUnsafeBytes { TraceRecognizer.headerNames($0) }.map { $0.lowercased() })
+            let lacking = layout.columns.values.filter { !names.contains($0.lowercased()) }
+            return lacking.isEmpty ? nil : "not a trace for the column map (no column \(lacking.sorted().joined(separator: ", ")))"
+        }
+        if case .unknown = head.withUnsafeBytes({ TraceRecognizer.recognize(name: path, head: $0, forcing: options.format) }) {
+            return "not a trace (no t and ax,ay,az or lat,lon columns, nor a phone app's header)"
+        }
+        return nil
+    }
+
+    /// "sensorlogger (iOS; …)" for the per-input report.
+    static func describe(_ outcome: ReadOutcome) -> String {
+        outcome.format.rawValue + (outcome.detail.isEmpty ? "" : " (\(outcome.detail))")
     }
 }

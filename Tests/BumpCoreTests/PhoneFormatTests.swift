@@ -1,0 +1,332 @@
+import Testing
+
+@testable import BumpCore
+
+// Quirks of each phone format, read through the pure readers (no files): decimal commas,
+// NaN, negative accuracy, unsorted and duplicated sensor rows, extra and reordered columns,
+// iOS's sign flip, clock times, sentinels and repeated fixes, GPX, unknown headers.
+
+private struct Rows: TraceRowSink {
+    var rows: [TraceRow] = []
+    mutating func accept(_ row: TraceRow, trip: Int) { rows.append(row) }
+}
+
+/// Calls `body` with the bytes of `chunk` (withUnsafeBytes does not forward typed throws).
+private func withBytes(_ chunk: [UInt8], _ body: (UnsafeRawBufferPointer) throws(TraceReadError) -> Void) throws(TraceReadError) {
+    let result: Result<Void, TraceReadError> = chunk.withUnsafeBytes { raw in
+        do throws(TraceReadError) {
+            try body(raw)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+    try result.get()
+}
+
+/// Reads `text` with `layout`, fed in chunks of `chunk` bytes.
+private func readDelimited(_ text: String, _ layout: DelimitedLayout, chunk: Int = 1 << 20) throws -> (rows: [TraceRow], reader: DelimitedTraceReader) {
+    var reader = DelimitedTraceReader(layout: layout, source: "f.csv", defaultTrip: "f")
+    var sink = Rows()
+    let bytes = Array(text.utf8)
+    for start in stride(from: 0, to: bytes.count, by: chunk) {
+        try withBytes(Array(bytes[start..<min(start + chunk, bytes.count)])) { (raw) throws(TraceReadError) in try reader.consume(raw, into: &sink) }
+    }
+    try reader.finish(into: &sink)
+    return (sink.rows, reader)
+}
+
+private func recognize(_ name: String, _ text: String, forcing: TraceFormat? = nil) -> TraceRecognition {
+    Array(text.utf8).withUnsafeBytes { TraceRecognizer.recognize(name: name, head: $0, forcing: forcing) }
+}
+
+private func layoutOf(_ recognition: TraceRecognition) -> DelimitedLayout? {
+    if case .delimited(_, let layout) = recognition { return layout }
+    return nil
+}
+
+private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool { abs(a - b) <= tolerance }
+
+/// Field-by-field equality where NaN equals NaN.
+private func same(_ a: [TraceRow], _ b: [TraceRow]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { x, y in
+        zip([x.t, x.ax, x.ay, x.az, x.lat, x.lon, x.speed, x.accuracy], [y.t, y.ax, y.ay, y.az, y.lat, y.lon, y.speed, y.accuracy])
+            .allSatisfy { $0.isNaN ? $1.isNaN : $0 == $1 }
+    }
+}
+
+@Suite struct PhysicsToolboxTests {
+    @Test func semicolonsDecimalCommasClockTimesAndG() throws {
+        let text = "time;gFx;gFy;gFz;TgF\n12:03:45:1234;0,5;-0,25;1,0;1,1\n12:03:45:1334;0,5;-0,25;1;1,1\n"
+        let recognition = recognize("pt.csv", text)
+        #expect(recognition.format == .physicsToolbox)
+        let (rows, reader) = try readDelimited(text, try #require(layoutOf(recognition)))
+        #expect(reader.issues.isEmpty, "\(reader.issues)")
+        #expect(rows.count == 2)
+        let expected: Double = (12 * 3600 + 3 * 60 + 45.1234) * 1000
+        #expect(close(rows[0].t, expected, 1e-6))
+        #expect(close(rows[1].t - rows[0].t, 10, 1e-6))
+        #expect(close(rows[0].ax, 0.5 * 9.80665) && close(rows[0].ay, -0.25 * 9.80665) && close(rows[0].az, 9.80665))
+    }
+
+    @Test func datedTimesAreEpochAndMidnightWrapsWithoutADate() throws {
+        let dated = "time,gFx,gFy,gFz,TgF\n2018-10-03 17:23:55.4640,0.035,-0.517,-0.821,0.971\n"
+        let (rows, _) = try readDelimited(dated, try #require(layoutOf(recognize("a.csv", dated))))
+        #expect(rows.first?.t == 1_538_587_435_464)
+        let wrap = "time,gFx,gFy,gFz\n23:59:59:9000,0,0,1\n00:00:00:1000,0,0,1\n"
+        let (wrapped, _) = try readDelimited(wrap, try #require(layoutOf(recognize("b.csv", wrap))))
+        #expect(wrapped.count == 2)
+        #expect(close(wrapped[1].t - wrapped[0].t, 200, 1e-6), "the clock passed midnight: the next day")
+    }
+
+    @Test func gpsRepeatedOnEveryRowCountsOnceAndSpeedIsKept() throws {
+        let text = """
+            time,gFx,gFy,gFz,TgF,Latitude,Longitude,Speed (m/s),Accuracy (m)
+            10:00:00:0000,0,0,1,1,,,,
+            10:00:00:0100,0,0,1,1,42.1,-71.2,5.5,4
+            10:00:00:0200,0,0,1,1,42.1,-71.2,5.5,4
+            10:00:01:0100,0,0,1,1,42.10001,-71.2,5.6,4
+
+            """
+        let (rows, reader) = try readDelimited(text, try #require(layoutOf(recognize("c.csv", text))))
+        #expect(reader.issues.isEmpty)
+        #expect(rows.map(\.hasFix) == [false, true, false, true])
+        #expect(rows.allSatisfy { $0.hasAcceleration })
+        #expect(rows[1].speed == 5.5 && rows[1].accuracy == 4)
+    }
+}
+
+@Suite struct PhyphoxTests {
+    @Test func quotedUnitHeadersAndNaN() throws {
+        let text = "\"Time (s)\",\"Acceleration x (m/s^2)\",\"Acceleration y (m/s^2)\",\"Acceleration z (m/s^2)\",\"Absolute acceleration (m/s^2)\"\n"
+            + "0.0,0.1,0.2,9.8,9.8\n1.5E-2,NaN,NaN,NaN,NaN\n0.02,0.1,NaN,9.8,9.8\n"
+        let recognition = recognize("Accelerometer.csv", text)
+        #expect(recognition.format == .phyphox)
+        let (rows, reader) = try readDelimited(text, try #require(layoutOf(recognition)))
+        #expect(rows.count == 1 && rows[0].t == 0 && rows[0].az == 9.8)
+        #expect(reader.stats.rejectedRows == 2, "a row of NaN and a half row are not readings")
+        #expect(reader.issues.last?.reason.contains("incomplete acceleration") == true)
+    }
+
+    @Test func semicolonDecimalCommaLocationWithDerivedSpeed() throws {
+        let text = "\"Time (s)\";\"Latitude (°)\";\"Longitude (°)\";\"Height (m)\";\"Velocity (m/s)\";\"Direction (°)\";\"Horizontal Accuracy (m)\";\"Vertical Accuracy (m)\"\n"
+            + "1,0;42,1;-71,2;NaN;NaN;NaN;5,5;NaN\n2,0;42,1001;-71,2;NaN;NaN;NaN;5,5;NaN\n"
+        var layout = try #require(layoutOf(recognize("Location.csv", text)))
+        layout.timeOffset = 1_780_000_000_000
+        let (rows, reader) = try readDelimited(text, layout)
+        #expect(reader.issues.isEmpty, "\(reader.issues)")
+        #expect(rows.count == 2 && rows[0].t == 1_780_000_001_000 && rows[1].accuracy == 5.5)
+        #expect(rows[0].speed.isNaN)
+        #expect(close(rows[1].speed, 11.1, 0.1), "speed from the distance to the previous fix: \(rows[1].speed)")
+    }
+
+    @Test func accelerationWithoutGravityIsRefusedWithAReason() {
+        let text = "\"Time (s)\",\"Linear Acceleration x (m/s^2)\",\"Linear Acceleration y (m/s^2)\",\"Linear Acceleration z (m/s^2)\"\n"
+        guard case .unknown(let why) = recognize("x.csv", text) else { Issue.record("recognised"); return }
+        #expect(why.description.contains("Acceleration with g"))
+    }
+
+    @Test func startOffsetFromMetaTime() {
+        let csv = "\"event\";\"experiment time\";\"system time\";\"system time text\"\nSTART;0,000000000E0;1,780000000500E9;2026-05-28\n"
+        #expect(PhyphoxFormat.startOffset(timeCSV: Array(csv.utf8)) == 1_780_000_000_500)
+    }
+}
+
+@Suite struct SensorLoggerTests {
+    @Test func locationColumnsByNameAndNegativeAccuracyIsNoFix() throws {
+        let text = """
+            time,seconds_elapsed,bearingAccuracy,speedAccuracy,verticalAccuracy,horizontalAccuracy,speed,bearing,altitude,longitude,latitude,newColumn
+            1780000000000000000,0.1,0,0.5,3,4.5,10.5,90,12,-71.2,42.1,x
+            1780000001000000000,1.1,0,-1,-1,-1,-1,-1,0,0.0,0.0,x
+            1780000002000000000,2.1,0,0.5,3,4.5,-1,90,12,-71.2002,42.1,x
+
+            """
+        let recognition = recognize("Location.csv", text)
+        #expect(recognition.format == .sensorLogger)
+        let (rows, reader) = try readDelimited(text, try #require(layoutOf(recognition)))
+        #expect(reader.issues.isEmpty, "\(reader.issues)")
+        #expect(rows.count == 2, "the invalid fix (negative accuracy, 0,0) is dropped without complaint")
+        #expect(rows[0].t == 1_780_000_000_000 && rows[0].lat == 42.1 && rows[0].lon == -71.2 && rows[0].speed == 10.5 && rows[0].accuracy == 4.5)
+        #expect(close(rows[1].speed, 8.3, 0.1), "negative speed is unknown, so it is derived: \(rows[1].speed)")
+    }
+
+    @Test func iOSWithoutStandardisationFlipsEveryAxis() throws {
+        let ios = SensorLoggerFormat.Metadata(csv: Array("version,device name,recording time,platform,standardisation\n2,iPhone,x,ios,false\n".utf8))
+        #expect(ios.platform == "ios" && ios.needsSignFlip && ios.device == "iPhone")
+        let standardised = SensorLoggerFormat.Metadata(csv: Array("platform,standardisation\niOS,true\n".utf8))
+        #expect(!standardised.needsSignFlip)
+        #expect(!SensorLoggerFormat.Metadata(csv: Array("platform\nandroid\n".utf8)).needsSignFlip)
+
+        let text = "time,seconds_elapsed,z,y,x\n1780000000000000000,0,-9.8,0.5,-0.25\n"
+        let (rows, _) = try readDelimited(text, SensorLoggerFormat.accelerationLayout(flipped: true))
+        #expect(same(rows, [TraceRow(t: 1_780_000_000_000, ax: 0.25, ay: -0.5, az: 9.8)]), "z, y, x read by name, all negated")
+    }
+
+    @Test func aLoneAccelerometerFileIsOnlyPartOfARecording() {
+        guard case .unknown(let why) = recognize("Accelerometer.csv", "time,seconds_elapsed,z,y,x\n") else { Issue.record("recognised"); return }
+        #expect(why.description.contains("whole export folder or zip"))
+    }
+}
+
+@Suite struct TimeMergeTests {
+    @Test func unsortedAndDuplicatedRowsComeOutInOrderMergedWithFixes() {
+        var merge = TimeMerge(roles: [.rows, .rows], holdback: 50)
+        var sink = Rows()
+        let acceleration = [0.0, 10, 30, 20, 40, 40, 50, 60, 70, 80, 90, 100].map { TraceRow(t: $0, ax: 0, ay: 0, az: 9.8) }
+        let fixes = [25.0, 75].map { TraceRow(t: $0, lat: 42, lon: -71) }
+        // Fed as a reader would: a chunk of each stream when the merge asks for it.
+        var a = acceleration[...], f = fixes[...]
+        while let i = merge.streamToRead {
+            if i == 0 {
+                if a.isEmpty { merge.close(stream: 0) } else { for row in a.prefix(3) { merge.push(row, stream: 0) }; a = a.dropFirst(3) }
+            } else {
+                if f.isEmpty { merge.close(stream: 1) } else { merge.push(f.first!, stream: 1); f = f.dropFirst() }
+            }
+            merge.release(into: &sink)
+        }
+        merge.release(into: &sink)
+        #expect(sink.rows.map(\.t) == [0, 10, 20, 25, 30, 40, 50, 60, 70, 75, 80, 90, 100])
+        #expect(merge.duplicates == 1)
+    }
+
+    @Test func gravityIsAddedToAccelerationWithoutIt() {
+        var merge = TimeMerge(roles: [.userAcceleration, .gravity])
+        var sink = Rows()
+        for t in [0.0, 10, 20] {
+            merge.push(TraceRow(t: t, ax: 0.5, ay: 0, az: 0.5), stream: 0)
+            merge.push(TraceRow(t: t, ax: 0, ay: 0, az: 9.75 + t), stream: 1)
+        }
+        merge.close(stream: 0)
+        merge.close(stream: 1)
+        merge.release(into: &sink)
+        #expect(sink.rows.map(\.az) == [10.25, 20.25, 30.25], "each row gets the gravity of its own time: \(sink.rows.map(\.az))")
+        #expect(sink.rows.allSatisfy { $0.ax == 0.5 })
+    }
+}
+
+@Suite struct ColumnMapTests {
+    @Test func sentinelsRepeatedFixesUnitsAndExtraColumns() throws {
+        let layout = try DelimitedLayout(columnMap: "t=timestamp, ax=accX,ay=accY,az=accZ,lat=latitude,lon=longitude,speed=speed,accuracy=hacc",
+                                         accelerationUnit: "g", timeUnit: "ms", missing: "-1,-100")
+        let text = """
+            battery\ttimestamp\taccX\taccY\taccZ\tlatitude\tlongitude\tspeed\thacc
+            80\t1000\t0\t0\t1\t-1\t-1\t-1\t-100
+            80\t1010\t0\t0\t1\t42.1\t-71.2\t5\t-100
+            80\t1020\t0\t0\t1\t42.1\t-71.2\t5\t-100
+            80\t1030\t0,5\t0\t1\t42.2\t-71.2\t-1\t3
+
+            """
+        let (rows, reader) = try readDelimited(text, layout)
+        #expect(reader.issues.isEmpty, "\(reader.issues)")
+        #expect(rows.map(\.t) == [1000, 1010, 1020, 1030])
+        #expect(rows.map(\.hasFix) == [false, true, false, true], "sentinel = no fix; a repeated fix is the same fix")
+        #expect(rows[1].accuracy.isNaN && rows[1].speed == 5)
+        #expect(close(rows[3].ax, 0.5 * 9.80665), "decimal comma with a tab separator, in g")
+        #expect(!rows[3].speed.isNaN && rows[3].accuracy == 3)
+    }
+
+    @Test func badMapsSayWhatIsWrong() {
+        func message(_ map: String, accel: String? = nil, time: String? = nil, missing: String? = nil) -> String {
+            do {
+                _ = try DelimitedLayout(columnMap: map, accelerationUnit: accel, timeUnit: time, missing: missing)
+                return ""
+            } catch { return error.description }
+        }
+        #expect(message("ax=a,ay=b,az=c").contains("needs t=COLUMN"))
+        #expect(message("t=a,ax=b").contains("map ax, ay, az together"))
+        #expect(message("t=a,lat=b,lon=c,alt=d").contains("unknown field 'alt'"))
+        #expect(message("t=a,lat=b,lon=c", accel: "ft/s2").contains("is not g or m/s2"))
+        #expect(message("t=a,lat=b,lon=c", time: "days").contains("is not s, ms, us, ns or clock"))
+        #expect(message("t=a,lat=b,lon=c", missing: "none").contains("is not a number"))
+    }
+
+    @Test func aMissingColumnIsAHeaderError() throws {
+        let layout = try DelimitedLayout(columnMap: "t=ts,lat=la,lon=lo")
+        #expect(throws: TraceReadError.self) { try readDelimited("ts,la,long\n1,2,3\n", layout) }
+        do {
+            _ = try readDelimited("ts,la,long\n1,2,3\n", layout)
+        } catch {
+            #expect((error as? TraceReadError)?.message == "column 'lo' (for lon) is not in the header; the header has: ts, la, long")
+        }
+    }
+
+    @Test func chunkingDoesNotChangeTheResult() throws {
+        let text = "\"Time (s)\";\"Acceleration x (m/s^2)\";\"Acceleration y (m/s^2)\";\"Acceleration z (m/s^2)\"\r\n"
+            + (0..<200).map { "\($0),01;0,\($0);-9,8;NaN\r\n".replacing("NaN", with: "\($0 % 7),5") }.joined()
+        let layout = try #require(layoutOf(recognize("a.csv", text)))
+        let whole = try readDelimited(text, layout)
+        for chunk in [1, 3, 17, 64] {
+            let pieces = try readDelimited(text, layout, chunk: chunk)
+            #expect(same(pieces.rows, whole.rows), "chunks of \(chunk)")
+        }
+        #expect(whole.rows.count == 200)
+    }
+}
+
+@Suite struct GPXTests {
+    private func read(_ text: String, chunk: Int = 1 << 20) throws -> (rows: [TraceRow], reader: GPXTrackReader) {
+        var reader = GPXTrackReader(source: "t.gpx", defaultTrip: "t")
+        var sink = Rows()
+        let bytes = Array(text.utf8)
+        for start in stride(from: 0, to: bytes.count, by: chunk) {
+            try withBytes(Array(bytes[start..<min(start + chunk, bytes.count)])) { (raw) throws(TraceReadError) in try reader.consume(raw, into: &sink) }
+        }
+        try reader.finish(into: &sink)
+        return (sink.rows, reader)
+    }
+
+    private let track = """
+        <?xml version="1.0"?>
+        <gpx version="1.1"><trk><trkseg>
+        <trkpt lat="42.1" lon="-71.2"><ele>3</ele><time>2026-05-28T20:00:00Z</time><speed>4.5</speed></trkpt>
+        <trkpt lon='-71.2' lat='42.1001'><time>2026-05-28T22:00:01.5+02:00</time></trkpt>
+        <trkpt lat="42.1002" lon="-71.2"><ele>3</ele></trkpt>
+        <trkpt lat="42.1003" lon="-71.2"><time>2026-05-28T20:00:03Z</time><extensions><gpxtpx:TrackPointExtension><gpxtpx:speed>7.25</gpxtpx:speed></gpxtpx:TrackPointExtension></extensions></trkpt>
+        </trkseg></trk></gpx>
+
+        """
+
+    @Test func pointsTimesOffsetsSpeedsAndIssues() throws {
+        let (rows, reader) = try read(track)
+        let t0 = Double(daysFromCivil(year: 2026, month: 5, day: 28)) * 86_400_000 + 20 * 3_600_000
+        #expect(rows.map(\.t) == [t0, t0 + 1500, t0 + 3000])
+        #expect(rows[0].speed == 4.5 && rows[2].speed == 7.25)
+        #expect(close(rows[1].speed, 11.1 / 1.5, 0.1), "derived: \(rows[1].speed)")
+        #expect(reader.issues.count == 1 && reader.issues[0].line == 5 && reader.issues[0].field == "time", "\(reader.issues)")
+        for chunk in [1, 7, 50] { #expect(same(try read(track, chunk: chunk).rows, rows), "chunks of \(chunk)") }
+    }
+
+    @Test func notGPXIsAnError() {
+        #expect(throws: TraceReadError.self) { try read("<html><body>hello</body></html>\n") }
+    }
+}
+
+@Suite struct RecognitionTests {
+    @Test func knownHeadersAndNames() {
+        #expect(recognize("trip.csv", "t,ax,ay,az,lat,lon,speed,accuracy\n").format == .csv)
+        #expect(recognize("x", "{\"trip\":\"a\"}\n").format == .ndjson)
+        #expect(recognize("track.gpx", "<?xml version=\"1.0\"?>\n").format == .gpx)
+        #expect(recognize("TotalAcceleration.csv.gz", "time,seconds_elapsed,z,y,x\n").format == .sensorLogger)
+        #expect(recognize("x.csv", "\u{FEFF}\n\ntime,gFx,gFy,gFz,TgF\n").format == .physicsToolbox)
+    }
+
+    @Test func unknownHeaderSaysWhatItHasTheNearestFormatAndTheColumnsLine() {
+        guard case .unknown(let why) = recognize("fleet.csv", "timestamp;accX (g);accY (g);accZ (g);latitude;longitude;gps_speed;hAccuracy\n1;2;3;4;5;6;7;8\n")
+        else { Issue.record("recognised"); return }
+        let text = why.description
+        #expect(text.contains("header (8 columns): timestamp, accX (g), accY (g), accZ (g), latitude, longitude, gps_speed, hAccuracy"), "\(text)")
+        #expect(text.contains("nearest known format: Sensor Logger"), "\(text)")
+        #expect(text.contains("--columns 't=timestamp,ax=accX (g),ay=accY (g),az=accZ (g),lat=latitude,lon=longitude,speed=gps_speed,accuracy=hAccuracy' --accel-unit g"), "\(text)")
+    }
+
+    @Test func forcingAFormatThatDoesNotFitSaysSo() {
+        guard case .unknown(let why) = recognize("a.csv", "t,ax,ay,az\n", forcing: .phyphox) else { Issue.record("read"); return }
+        #expect(why.description.contains("--input phyphox"))
+        #expect(recognize("a.txt", "time,gFx,gFy,gFz\n", forcing: .physicsToolbox).format == .physicsToolbox)
+    }
+
+    @Test func dataWithoutHeaderIsNotGuessed() {
+        guard case .unknown(let why) = recognize("a.csv", "1717171717,0.1,0.2,9.8\n") else { Issue.record("read"); return }
+        #expect(why.description.contains("the first line is not a header"))
+    }
+}

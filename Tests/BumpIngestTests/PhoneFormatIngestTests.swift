@@ -1,0 +1,318 @@
+import BumpCore
+import CZlib
+import Foundation
+import Testing
+
+@testable import BumpIngest
+
+// One simulated trip written in every phone format (PhoneExportWriter, quirks included), read
+// back through the real file, folder, zip and gzip paths, must give the canonical CSV's events.
+
+/// One simulated trip: its rows, start and the events streetbump finds in its canonical CSV.
+private enum OneTrip {
+    struct Trip: Sendable {
+        let rows: [TraceRow]
+        let start: Double
+        let canonicalEvents: [BumpEvent]
+    }
+
+    static let shared: Trip = {
+        var config = SimulationConfig()
+        config.trips = 1
+        config.duration = 300
+        config.rate = 100
+        config.seed = 5
+        let simulation = CitySimulation(config: config)
+        var sim = simulation.trip(0)
+        var rows: [TraceRow] = []
+        var csv = Array(TraceWriter.csvHeader.utf8)
+        while let row = sim.next() {
+            rows.append(row)
+            TraceWriter.appendCSV(row, to: &csv)
+        }
+        let dir = temporaryDirectory()
+        let path = dir + "/trip.csv"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(csv))
+        let events = try! DetectedTrace.file(path, detector: DetectorConfig()).trips.flatMap(\.events)
+        return Trip(rows: rows, start: sim.plan.start, canonicalEvents: events)
+    }()
+}
+
+private func temporaryDirectory() -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-phones-\(UUID().uuidString)").path
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Writes the trip in `style` into a fresh folder; returns the folder and the files' relative paths.
+private func export(_ style: PhoneExportWriter.Style) throws -> (dir: String, files: [String: [UInt8]]) {
+    let trip = OneTrip.shared
+    var writer = PhoneExportWriter(style: style, start: trip.start)
+    for row in trip.rows { writer.append(row) }
+    writer.finish()
+    let dir = temporaryDirectory() + "/\(style.rawValue)"
+    for (file, bytes) in writer.files {
+        let path = dir + "/" + file
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    }
+    return (dir, writer.files)
+}
+
+private func events(_ input: TraceInput, options: ReadOptions = ReadOptions()) throws -> (events: [BumpEvent], outcome: ReadOutcome) {
+    let detected = try DetectedTrace.read(input, options: options, detector: DetectorConfig())
+    return (detected.trips.flatMap(\.events), detected.outcome)
+}
+
+/// Same count, times within a sample (times of day only when the format has no date), positions within a metre.
+private func expectSameEvents(_ got: [BumpEvent], _ label: String, timeOfDayOnly: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
+    let want = OneTrip.shared.canonicalEvents
+    #expect(!want.isEmpty, "the simulated trip has events", sourceLocation: sourceLocation)
+    #expect(got.count == want.count, "\(label): \(got.count) events, canonical CSV \(want.count)", sourceLocation: sourceLocation)
+    for (a, b) in zip(got, want) {
+        let dt = timeOfDayOnly
+            ? abs((a.t - b.t).truncatingRemainder(dividingBy: 86_400_000)) : abs(a.t - b.t)
+        #expect(dt <= 12, "\(label): event at \(a.t) vs \(b.t)", sourceLocation: sourceLocation)
+        let d = LocalGeodesy.distance((a.lat, a.lon), (b.lat, b.lon))
+        #expect(d <= 1.0, "\(label): event \(d) m from the canonical one", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("phone formats give the canonical CSV's events")
+struct PhoneFormatIngestTests {
+    @Test("Sensor Logger Android folder and iOS folder (accelerometer + gravity, axes flipped)")
+    func sensorLogger() throws {
+        for style in [PhoneExportWriter.Style.sensorLoggerAndroid, .sensorLoggerIOS] {
+            let (dir, _) = try export(style)
+            let inputs = try TraceInputs.find([dir])
+            #expect(inputs.count == 1)
+            guard case .sensorLogger = inputs[0].input.kind else { Issue.record("\(style): not a Sensor Logger recording"); continue }
+            let (got, outcome) = try events(inputs[0].input)
+            expectSameEvents(got, style.rawValue)
+            #expect(outcome.format == .sensorLogger && outcome.issues.isEmpty, "\(outcome.issues.prefix(3))")
+            if style == .sensorLoggerIOS {
+                #expect(outcome.detail.contains("axes negated"), "\(outcome.detail)")
+                #expect(outcome.tripDevices == ["iPhone 15"])
+            } else {
+                #expect(outcome.detail.contains("duplicate rows dropped"), "\(outcome.detail)")
+            }
+        }
+    }
+
+    @Test("Sensor Logger zip (stored and deflated entries in a folder) equals the folder")
+    func sensorLoggerZip() throws {
+        let (dir, files) = try export(.sensorLoggerIOS)
+        let zip = dir + ".zip"
+        try ZipFixture.write(files.map { ("rec/" + $0.key, $0.value, $0.key.hasPrefix("Acc")) }, to: zip)
+        let inputs = try TraceInputs.find([zip])
+        guard case .sensorLogger(.zip) = inputs.first?.input.kind else { Issue.record("not read as a Sensor Logger zip"); return }
+        let (got, zipped) = try events(inputs[0].input)
+        expectSameEvents(got, "zip")
+        let (_, folder) = try events(try TraceInputs.find([dir])[0].input)
+        #expect(zipped.hash == folder.hash, "the same export hashes the same as folder or zip")
+    }
+
+    @Test("Physics Toolbox, comma and semicolon/decimal-comma locales, and gzip")
+    func physicsToolbox() throws {
+        for style in [PhoneExportWriter.Style.physicsToolbox, .physicsToolboxDecimalComma] {
+            let (dir, _) = try export(style)
+            let (got, outcome) = try events(.file(dir + "/physics-toolbox.csv"))
+            #expect(outcome.format == .physicsToolbox && outcome.issues.isEmpty, "\(outcome.issues.prefix(3))")
+            // Android writes the time of day only; the iOS-style dated times are epoch times.
+            expectSameEvents(got, style.rawValue, timeOfDayOnly: style == .physicsToolbox)
+        }
+        let (dir, files) = try export(.physicsToolbox)
+        let gz = dir + "/physics-toolbox.csv.gz"
+        _ = FileManager.default.createFile(atPath: gz, contents: Data(try ZipFixture.gzip(files["physics-toolbox.csv"]!)))
+        let (got, outcome) = try events(.file(gz))
+        #expect(outcome.format == .physicsToolbox)
+        expectSameEvents(got, "gzip", timeOfDayOnly: true)
+    }
+
+    @Test("phyphox exports, comma and semicolon/decimal-comma")
+    func phyphox() throws {
+        for style in [PhoneExportWriter.Style.phyphox, .phyphoxDecimalComma] {
+            let (dir, _) = try export(style)
+            let inputs = try TraceInputs.find([dir])
+            guard case .phyphox = inputs.first?.input.kind else { Issue.record("\(style): not a phyphox recording"); continue }
+            let (got, outcome) = try events(inputs[0].input)
+            #expect(outcome.issues.isEmpty, "\(outcome.issues.prefix(3))")
+            expectSameEvents(got, style.rawValue)
+        }
+    }
+
+    @Test("GPX track joined with an accelerometer-only file")
+    func gpx() throws {
+        let (dir, _) = try export(.gpx)
+        let inputs = try TraceInputs.find([dir])
+        #expect(inputs.count == 1)
+        guard case .gpxJoined = inputs.first?.input.kind else { Issue.record("GPX not paired: \(inputs.map(\.input.path))"); return }
+        let (got, outcome) = try events(inputs[0].input)
+        #expect(outcome.format == .gpx && outcome.issues.isEmpty)
+        expectSameEvents(got, "gpx")
+    }
+
+    @Test("a research CSV through a column map with units and sentinels")
+    func columnMap() throws {
+        let (dir, _) = try export(.columns)
+        let flags = PhoneExportWriter.columnsFlags
+        let layout = try DelimitedLayout(columnMap: PhoneExportWriter.columnsMap, accelerationUnit: flags[1], timeUnit: flags[3], missing: flags[5])
+        let (got, outcome) = try events(.file(dir + "/research.csv"), options: ReadOptions(format: .columns, layout: layout))
+        #expect(outcome.format == .columns && outcome.issues.isEmpty)
+        expectSameEvents(got, "columns")
+    }
+
+    @Test("a single-file format through an upload (gzip body)")
+    func upload() throws {
+        let (_, files) = try export(.physicsToolboxDecimalComma)
+        let body = try ZipFixture.gzip(files["physics-toolbox.csv"]!)
+        let upload = TraceUpload(name: "phone", format: nil, gzip: nil, limits: UploadLimits(), detector: DetectorConfig())
+        for start in stride(from: 0, to: body.count, by: 10_000) {
+            try Array(body[start..<min(start + 10_000, body.count)]).withUnsafeBytes { try upload.consume($0) }
+        }
+        let detected = try upload.finish()
+        #expect(detected.outcome.format == .physicsToolbox)
+        expectSameEvents(detected.trips.flatMap(\.events), "upload")
+    }
+
+    @Test("an unknown file says what its header holds, the nearest format and the --columns line")
+    func unknownFile() throws {
+        let path = temporaryDirectory() + "/fleet.csv"
+        try "ts_ms,acc_x,acc_y,acc_z,gps_lat,gps_lon\n1,2,3,4,5,6\n".write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try events(.file(path))
+            Issue.record("read an unknown file")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("fleet.csv:1: not a trace format streetbump recognises"), "\(text)")
+            #expect(text.contains("header (6 columns): ts_ms, acc_x, acc_y, acc_z, gps_lat, gps_lon"), "\(text)")
+            #expect(text.contains("nearest known format:"), "\(text)")
+            #expect(text.contains("--columns t=ts_ms,ax=acc_x,ay=acc_y,az=acc_z,lat=gps_lat,lon=gps_lon --time-unit ms"), "\(text)")
+        }
+    }
+}
+
+@Suite("zip archives are read safely")
+struct ZipArchiveTests {
+    private func zip(_ entries: [(String, [UInt8], Bool)], encrypted: Bool = false) throws -> String {
+        let path = temporaryDirectory() + "/x.zip"
+        try ZipFixture.write(entries, to: path, encrypted: encrypted)
+        return path
+    }
+
+    private func message(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return ""
+        } catch { return "\(error)" }
+    }
+
+    @Test func pathTraversalIsRefused() throws {
+        for name in ["../evil.csv", "rec/../../evil.csv", "/etc/evil.csv", "rec\\..\\evil.csv"] {
+            let path = try zip([(name, Array("t,ax,ay,az\n".utf8), false)])
+            let text = message { _ = try ZipArchive(path: path) }
+            #expect(text.contains("refused: entry '\(name)'"), "\(name): \(text)")
+        }
+    }
+
+    @Test func encryptedEntriesAndBombsAreRefused() throws {
+        let encrypted = try zip([("a.csv", Array("t\n".utf8), false)], encrypted: true)
+        #expect(message { _ = try ZipArchive(path: encrypted) }.contains("encrypted"))
+        let zeros = [UInt8](repeating: 0x30, count: 4 << 20)
+        let bomb = try zip([("TotalAcceleration.csv", zeros, true)])
+        #expect(message { _ = try ZipArchive(path: bomb) }.contains("zip bomb"))
+        var limits = UploadLimits.files
+        limits.maxDecompressedBytes = 1 << 20
+        #expect(message { _ = try ZipArchive(path: try zip([("a.csv", [UInt8](repeating: 1, count: 2 << 20), false)]), limits: limits) }.contains("declares"))
+    }
+
+    @Test func entriesAreReadAndCheckedAgainstTheirCRC() throws {
+        let text = Array(String(repeating: "time,seconds_elapsed,z,y,x\n", count: 1000).utf8)
+        let path = try zip([("a.csv", text, true), ("b.csv", text, false)])
+        let archive = try ZipArchive(path: path)
+        for entry in archive.entries { #expect(try archive.contents(of: entry, limit: 1 << 20) == text) }
+        // Corrupt one stored byte: the CRC no longer matches.
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        let at = archive.entries[1].localHeaderOffset + 30 + "b.csv".utf8.count + 10  // inside b.csv's data
+        bytes[at] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let b = try ZipArchive(path: path).entries[1]
+        #expect(message { _ = try ZipArchive(path: path).contents(of: b) }.contains("CRC-32 mismatch"))
+    }
+}
+
+/// Writes zip and gzip files for the tests (streetbump only reads them).
+enum ZipFixture {
+    /// A zip of `entries` (name, bytes, deflate?).
+    static func write(_ entries: [(String, [UInt8], Bool)], to path: String, encrypted: Bool = false) throws {
+        var out: [UInt8] = []
+        var central: [UInt8] = []
+        func u16(_ v: Int, _ to: inout [UInt8]) { to += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+        func u32(_ v: Int, _ to: inout [UInt8]) { u16(v & 0xFFFF, &to); u16(v >> 16 & 0xFFFF, &to) }
+        for (name, bytes, deflate) in entries {
+            let data = deflate ? try raw(bytes) : bytes
+            let crc = bytes.withUnsafeBufferPointer { Int(crc32(0, $0.baseAddress, UInt32($0.count))) }
+            let offset = out.count
+            let nameBytes = Array(name.utf8)
+            for (signature, isCentral) in [(0x0403_4B50, false), (0x0201_4B50, true)] {
+                var h: [UInt8] = []
+                u32(signature, &h)
+                if isCentral { u16(20, &h) }
+                u16(20, &h)
+                u16(encrypted ? 1 : 0, &h)
+                u16(deflate ? 8 : 0, &h)
+                u32(0, &h)  // time, date
+                u32(crc, &h)
+                u32(data.count, &h)
+                u32(bytes.count, &h)
+                u16(nameBytes.count, &h)
+                u16(0, &h)
+                if isCentral {
+                    u16(0, &h); u16(0, &h); u16(0, &h); u32(0, &h)
+                    u32(offset, &h)
+                    central += h + nameBytes
+                } else {
+                    out += h + nameBytes + data
+                }
+            }
+        }
+        let directoryOffset = out.count
+        out += central
+        var end: [UInt8] = []
+        u32(0x0605_4B50, &end)
+        u32(0, &end)
+        u16(entries.count, &end)
+        u16(entries.count, &end)
+        u32(central.count, &end)
+        u32(directoryOffset, &end)
+        u16(0, &end)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(out + end))
+    }
+
+    /// Raw deflate (no header), as zip stores it.
+    static func raw(_ bytes: [UInt8]) throws -> [UInt8] { try compress(bytes, windowBits: -15) }
+
+    /// A gzip file's bytes.
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] { try compress(bytes, windowBits: 15 + 16) }
+
+    private static func compress(_ bytes: [UInt8], windowBits: Int32) throws -> [UInt8] {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, 6, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw FileError(path: "zlib", message: "deflateInit2 failed")
+        }
+        defer { deflateEnd(&stream) }
+        var input = bytes
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
+        let produced: Int = input.withUnsafeMutableBufferPointer { inp in
+            output.withUnsafeMutableBufferPointer { out in
+                stream.next_in = inp.baseAddress
+                stream.avail_in = UInt32(inp.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = UInt32(out.count)
+                _ = deflate(&stream, Z_FINISH)
+                return out.count - Int(stream.avail_out)
+            }
+        }
+        return Array(output.prefix(produced))
+    }
+}
