@@ -9,7 +9,7 @@ DEMO_SERVE   ?= 1
 DEMO_PORT    ?= 8080
 BIN_RELEASE  := .build/release/streetbump
 
-.PHONY: all deps test-deps apt-install build release demo screenshot test bench clean
+.PHONY: all deps test-deps apt-install build release demo screenshot test bench fuzz load clean
 
 all: build
 
@@ -84,6 +84,36 @@ test: test-deps
 bench: release
 	@command -v /usr/bin/time >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq time; }
 	Benchmarks/run.sh $(BIN_RELEASE)
+
+# libFuzzer (with AddressSanitizer) on every reader: upload bodies (gzip, every single-file
+# format, detection) and files as ingest reads them (zip exports, gzip, GPX, CSV, NDJSON),
+# seeded from SampleTraces, FUZZ_SECONDS each. Crashers land in Tests/Fuzz/crashers/; a test
+# in `make test` replays every file there.
+FUZZ_SECONDS ?= 300
+FUZZ_BUILD   := Tests/Fuzz/.build/release
+fuzz: deps
+	$(SWIFT) build --package-path Tests/Fuzz -c release --sanitize=fuzzer --sanitize=address
+	@mkdir -p Tests/Fuzz/crashers
+	@for f in FuzzUpload FuzzArchive; do \
+	  corpus=Tests/Fuzz/.build/corpus-$$f; mkdir -p $$corpus; \
+	  find SampleTraces -type f -size -64k -exec cp {} $$corpus/ \; ; \
+	  for d in SampleTraces/phones/*/; do \
+	    seed=$$(mktemp -d); (cd $$d && for x in $$(find . -name "*.csv"); do mkdir -p $$seed/$$(dirname $$x); head -30 $$x > $$seed/$$x; done); \
+	    (cd $$seed && python3 -m zipfile -c $(CURDIR)/$$corpus/$$(basename $$d).zip $$(find . -name "*.csv" | sort)); rm -rf $$seed; \
+	  done; \
+	  for x in SampleTraces/phones/*.csv; do head -30 $$x | gzip -c > $$corpus/$$(basename $$x).gz; done; \
+	  echo "== $$f for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/$$f $$corpus -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=Tests/Fuzz/crashers/$$f- -print_final_stats=1 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" ; \
+	done; ls Tests/Fuzz/crashers
+
+# 50 concurrent uploads against a release `serve` on loopback for LOAD_SECONDS; reports latency
+# percentiles and checks that no upload failed or was lost.
+LOAD_SECONDS ?= 60
+load: release test-deps
+	$(SWIFT) build --build-tests
+	STREETBUMP_LOAD=1 STREETBUMP_LOAD_SECONDS=$(LOAD_SECONDS) STREETBUMP_BIN=$(CURDIR)/$(BIN_RELEASE) \
+	  $(SWIFT) test --skip-build --filter LoadTests 2>&1 | grep -E "^load:|✔|✘|Expectation|passed|failed"
 
 clean:
 	rm -rf .build $(DEMO_DIR)

@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "streetbump", targets: ["streetbump"]),
         .library(name: "BumpCore", targets: ["BumpCore"]),
+        // For the fuzzers (Tests/Fuzz), which drive the readers as uploads and files arrive.
+        .library(name: "BumpIngest", targets: ["BumpIngest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
