@@ -14,6 +14,8 @@ public struct UploadEndpoint: Sendable {
     public let ingest: IngestSettings
     public let limits: UploadLimits
     let metrics: ServerMetrics
+    /// Concurrent uploads share re-clusterings (see `Coalescing`).
+    let reclustering = Coalescing()
 
     public init(store: TraceStore, ingest: IngestSettings, limits: UploadLimits, metrics: ServerMetrics = ServerMetrics()) {
         self.store = store
@@ -75,7 +77,8 @@ public struct UploadEndpoint: Sendable {
             // A file ingested by path before, or a concurrent upload of the same content.
             return Self.response(try store.sourceSummary(hash: detected.outcome.hash) ?? Self.summary(detected, outcome), status: .ok)
         }
-        _ = try ClusterUpdater.update(store: store, settings: ingest)
+        let (store, ingest) = (self.store, self.ingest)
+        try await reclustering.run { _ = try ClusterUpdater.update(store: store, settings: ingest) }
         return Self.response(Self.summary(detected, outcome), status: .created)
     }
 
