@@ -68,6 +68,11 @@ public struct UploadEndpoint: Sendable {
             try buffer.withUnsafeReadableBytes { try upload.consume($0) }
         }
         let detected = try upload.finish()
+        if detected.outcome.stats.rows == 0 {
+            // Nothing usable: say why rather than answer "created" for an empty trip.
+            let why = detected.outcome.issues.first.map { "line \($0.line): \($0.field.map { "field '\($0)': " } ?? "")\($0.reason)" } ?? "the body holds no rows"
+            throw UploadError(status: 400, "no valid rows (\(detected.outcome.stats.rejectedRows) rejected); first problem: \(why)")
+        }
         if let previous = try store.sourceSummary(hash: detected.outcome.hash) {
             return Self.response(previous, status: .ok)
         }

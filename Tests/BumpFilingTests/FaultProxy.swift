@@ -18,6 +18,8 @@ final class FaultProxy: Sendable {
         case garbageAfterForward
         /// Forward, then stall this many seconds before closing without an answer.
         case holdAfterForward(Double)
+        /// Forward, then answer after this many seconds (a slow server).
+        case slow(Double)
     }
 
     struct State {
@@ -103,6 +105,9 @@ final class FaultProxy: Sendable {
             writeAll(client, Array("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8))
         case .holdAfterForward(let seconds):
             Thread.sleep(forTimeInterval: seconds)
+        case .slow(let seconds):
+            Thread.sleep(forTimeInterval: seconds)
+            writeAll(client, Self.withConnectionClose(response))
         case .dropAfterForward, .status:
             break
         }

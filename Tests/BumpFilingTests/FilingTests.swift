@@ -198,7 +198,7 @@ extension FaultProxy.Fault {
     var losesTheAnswer: Bool {
         switch self {
         case .dropAfterForward, .garbageAfterForward, .holdAfterForward: true
-        case .pass, .status: false
+        case .pass, .status, .slow: false
         }
     }
 }
@@ -257,6 +257,39 @@ struct FilingCrashTests {
             #expect(filings.count == 3 && filings.allSatisfy { $0.state == .filed })
             let notes = try f.store.filingLog(id: filings[0].id).map(\.note)
             #expect(notes.contains { $0.contains("found our request") }, "\(notes)")
+        }
+    }
+}
+
+extension FilingCrashTests {
+    @Test("the filer killed at 20 points, restarted after each: exactly one request per pothole, the store intact")
+    func killedAtTwentyPoints() async throws {
+        try await FilingFixture.with(potholes: 24) { f in
+            // Slow answers, so kills land before, during and after POSTs and their commits.
+            f.proxy.script(posts: Array(repeating: .slow(0.2), count: 400), gets: Array(repeating: .slow(0.05), count: 400))
+            let environment = [
+                "STREETBUMP_OPEN311_URL": f.baseURL.absoluteString, "STREETBUMP_OPEN311_API_KEY": FilingFixture.key,
+                // A killed filer's lease is timeout + one more timeout (2 s) before a restart may look.
+                "STREETBUMP_OPEN311_TIMEOUT": "1",
+            ]
+            var killed = 0
+            for point in 0..<20 {
+                let filer = try streetbump(["file", "--db", f.store.path], environment: environment)
+                try await Task.sleep(for: .milliseconds(200 + 60 * (point % 10)))
+                if filer.isRunning {
+                    kill(filer.processIdentifier, SIGKILL)
+                    killed += 1
+                }
+                await exit(of: filer)
+            }
+            #expect(killed >= 18, "nearly every run was killed mid-way (\(killed))")
+            let last = try streetbump(["file", "--db", f.store.path, "--wait", "60"], environment: environment)
+            await exit(of: last)
+            #expect(last.terminationStatus == 0)
+            try f.expectExactlyOnePerPothole()
+            let states = try f.store.filings().map(\.state)
+            #expect(states.allSatisfy { $0 == .filed }, "\(states)")
+            #expect(try f.store.integrityCheck() == "ok")
         }
     }
 }
