@@ -9,7 +9,7 @@ DEMO_SERVE   ?= 1
 DEMO_PORT    ?= 8080
 BIN_RELEASE  := .build/release/streetbump
 
-.PHONY: all deps test-deps apt-install build release demo screenshot test bench fuzz load clean
+.PHONY: all deps test-deps apt-install build release demo screenshot test bench bench-stages bench-check fuzz load clean
 
 all: build
 
@@ -84,6 +84,17 @@ test: test-deps
 bench: release
 	@command -v /usr/bin/time >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq time; }
 	Benchmarks/run.sh $(BIN_RELEASE)
+
+# Per-stage benchmarks (ordo-one/benchmark, Benchmarks/Package.swift): time, throughput,
+# allocations and peak memory of parsing, detection, PROJ, clustering, store writes and ingest.
+bench-stages: deps
+	cd Benchmarks && $(SWIFT) package benchmark
+
+# Fails (exit 2) when a stage allocates more than its committed threshold (Benchmarks/Thresholds)
+# by over 2%; after an intended change: cd Benchmarks && swift package
+# --allow-writing-to-package-directory benchmark thresholds update --metric mallocCountTotal
+bench-check: deps
+	cd Benchmarks && $(SWIFT) package benchmark thresholds check --metric mallocCountTotal
 
 # libFuzzer (with AddressSanitizer) on every reader: upload bodies (gzip, every single-file
 # format, detection) and files as ingest reads them (zip exports, gzip, GPX, CSV, NDJSON),

@@ -12,8 +12,10 @@ let package = Package(
     products: [
         .executable(name: "streetbump", targets: ["streetbump"]),
         .library(name: "BumpCore", targets: ["BumpCore"]),
-        // For the fuzzers (Tests/Fuzz), which drive the readers as uploads and files arrive.
+        // For the fuzzers (Tests/Fuzz) and the stage benchmarks (Benchmarks/Package.swift).
         .library(name: "BumpIngest", targets: ["BumpIngest"]),
+        .library(name: "BumpGeo", targets: ["BumpGeo"]),
+        .library(name: "BumpStore", targets: ["BumpStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
