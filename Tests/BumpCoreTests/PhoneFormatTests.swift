@@ -200,6 +200,23 @@ private func same(_ a: [TraceRow], _ b: [TraceRow]) -> Bool {
         #expect(merge.duplicates == 1)
     }
 
+    @Test func aStreamWhoseTimesBarelyAdvanceIsNotHeldInFull() {
+        var merge = TimeMerge(roles: [.rows], holdback: 1_000, maxHeld: 100)
+        var sink = Rows()
+        for k in 0..<1_000 {
+            merge.push(TraceRow(t: 1_000 + Double(k) * 0.001, ax: 0, ay: 0, az: 9.8), stream: 0)
+            merge.release(into: &sink)
+        }
+        #expect(sink.rows.count == 900, "all but the last 100 passed on before the end: \(sink.rows.count)")
+        merge.close(stream: 0)
+        merge.release(into: &sink)
+        #expect(sink.rows.count == 1_000 && merge.overflowed == 900 && merge.late == 0)
+        #expect(zip(sink.rows, sink.rows.dropFirst()).allSatisfy { $0.t < $1.t }, "still in order")
+        var buffer = ReorderBuffer<Int>(holdback: 10, maxHeld: 3)
+        for t in [5.0, 1, 2, 3] { buffer.insert(t, 0) }
+        #expect(buffer.popReady()?.t == 1 && buffer.overflowed == 1 && buffer.count == 3)
+    }
+
     @Test func gravityIsAddedToAccelerationWithoutIt() {
         var merge = TimeMerge(roles: [.userAcceleration, .gravity])
         var sink = Rows()

@@ -241,6 +241,42 @@ struct ZipArchiveTests {
     }
 }
 
+@Suite("decompression hands out bounded pieces")
+struct BoundedInflationTests {
+    /// CSV text that deflates about 30 times: a 1 MiB compressed chunk would be ~30 MiB at once.
+    private func text(_ bytes: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        var state: UInt64 = 7
+        while out.count < bytes {
+            state = state &* 6_364_136_223_846_793_005 &+ 1
+            out += Array("1780000000,0.\(state >> 61),0,9.8\n".utf8)
+        }
+        return out
+    }
+
+    @Test func gzipAndZipEntriesComeOutAtMostOneMebibyteACall() throws {
+        let plain = text(40 << 20)
+        let dir = temporaryDirectory()
+        let gz = dir + "/big.csv.gz"
+        _ = FileManager.default.createFile(atPath: gz, contents: Data(try ZipFixture.gzip(plain)))
+        let zip = dir + "/big.zip"
+        try ZipFixture.write([("TotalAcceleration.csv", plain, true)], to: zip)
+        let archive = try ZipArchive(path: zip)
+        for source in [try ByteSource(path: gz), try archive.source(for: archive.entries[0])] {
+            var total = 0, most = 0, calls = 0
+            while true {
+                var now = 0
+                guard try source.next({ now += $0.count }) else { break }
+                most = max(most, now)
+                total += now
+                calls += 1
+            }
+            #expect(total == plain.count && most <= ByteSource.maxOutput, "\(source.path): at most \(most) bytes a call, \(total) in all")
+            #expect(calls >= plain.count / ByteSource.maxOutput)
+        }
+    }
+}
+
 /// Writes zip and gzip files for the tests (streetbump only reads them).
 enum ZipFixture {
     /// A zip of `entries` (name, bytes, deflate?).
