@@ -174,7 +174,7 @@ public enum TraceFileReader {
             sink = intake.sink
             if path.lowercased().hasSuffix(".gz") { outcome.detail = outcome.detail.isEmpty ? "gzip" : "gzip; " + outcome.detail }
             return outcome
-        case .unreadable(let reason):
+        case .unreadable(let reason), .leftOut(let reason):
             throw FileError(path: input.path, message: reason)
         case .sensorLogger, .phyphox, .gpxJoined:
             var recording = try MergedRecording(input, options: options, hashing: hashing)

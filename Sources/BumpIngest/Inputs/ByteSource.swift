@@ -143,6 +143,16 @@ final class ByteSource {
         }
     }
 
+    /// Everything left (decompressed), for small files such as metadata; throws once more than
+    /// `limit` bytes came out. `name` is how the file is named in that error.
+    func readAll(limit: Int, name: String? = nil) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while try next({ bytes.append(contentsOf: $0) }) {
+            if bytes.count > limit { throw FileError(path: name ?? path, message: "larger than \(limit) bytes: not a metadata file") }
+        }
+        return bytes
+    }
+
     /// The first `count` bytes of a file (fewer when it is shorter), decompressed when gzip.
     static func head(of path: String, count: Int = 4096) -> [UInt8] {
         guard let source = try? ByteSource(path: path, chunkSize: max(count, 4096)) else { return [] }

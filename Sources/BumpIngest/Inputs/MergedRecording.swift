@@ -59,7 +59,7 @@ struct MergedRecording {
             try add(acceleration, try ByteSource(path: acceleration, limits: options.limits), recognition, .rows)
             try add(gpx, try ByteSource(path: gpx, limits: options.limits), .gpx, .rows)
             detail.append("track joined with \(acceleration) (\(recognition.format?.displayName ?? "?"))")
-        case .file, .unreadable:
+        case .file, .unreadable, .leftOut:
             preconditionFailure("single files are read by TraceIntake")
         }
     }
