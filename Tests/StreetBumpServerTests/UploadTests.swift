@@ -141,6 +141,9 @@ struct UploadTests {
             #expect(junk.status == 400, "\(junk.body)")
             let png = try await f.post("/api/v1/traces", body: Data("x".utf8), headers: ["Content-Type": "image/png"])
             #expect(png.status == 415)
+            for type in ["text/csv", "text/plain", "application/x-ndjson", "application/jsonl", "application/json", "application/gpx+xml", "application/gzip", "application/x-gzip", "application/octet-stream"] {
+                #expect(png.body.contains(type), "the 415 names every accepted type: \(png.body)")
+            }
             #expect(try f.store.counts().trips == 0 && f.store.counts().events == 0)
         }
     }
