@@ -243,7 +243,8 @@ public enum TraceInputs {
             for root in roots {
                 let container = RecordingContainer.zip(archive, root: root)
                 guard let (kind, leftOut) = try recording(in: container) else { continue }
-                let outside = try container.entriesOutside().map { ("\(path):\($0)", "in the zip, outside the recording's folder '\(root)'") }
+                let place = root.isEmpty ? "in a folder of the zip that is not part of the recording" : "in the zip, outside the recording's folder '\(root)'"
+                let outside = try container.entriesOutside().map { ("\(path):\($0)", place) }
                 return [TraceInput(path: path, kind: kind)]
                     + (leftOut.map { (container.displayName($0.file), $0.reason) } + outside).map { TraceInput(path: $0.0, kind: .leftOut($0.1)) }
             }
