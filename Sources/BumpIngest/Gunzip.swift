@@ -47,17 +47,40 @@ final class Gunzip {
 
     deinit { inflateEnd(&stream) }
 
-    /// Decompresses `chunk`, handing each piece of output to `body`.
+    /// True when the last inflate filled the output buffer: more output may be waiting in zlib.
+    private var outputFull = false
+
+    /// True while input given to `feed` is not all inflated yet: call `drain` again.
+    var hasPending: Bool { stream.avail_in > 0 || outputFull }
+
+    /// Decompresses `chunk` whole, handing each piece of output (256 KiB at most) to `body`.
     func decompress(_ chunk: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        feed(chunk)
+        while try drain(maxBytes: Int.max, body) {}
+    }
+
+    /// Gives the next compressed input, which must stay valid and unchanged until `hasPending` is false.
+    func feed(_ chunk: UnsafeRawBufferPointer) {
         guard chunk.count > 0 else { return }
         inBytes += chunk.count
-        let base = UnsafeMutablePointer(mutating: chunk.bindMemory(to: UInt8.self).baseAddress!)
-        stream.next_in = base
+        stream.next_in = UnsafeMutablePointer(mutating: chunk.bindMemory(to: UInt8.self).baseAddress!)
         stream.avail_in = UInt32(chunk.count)
-        while stream.avail_in > 0 {
+    }
+
+    /// Inflates what `feed` gave, handing pieces to `body` until about `maxBytes` were handed
+    /// out (never more, unless `maxBytes` is below one piece) or the input is used up. Returns
+    /// true when some is left for the next call: a chunk that expands 200 times is handed out
+    /// in bounded pieces, not all at once.
+    func drain(maxBytes: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        var delivered = 0
+        repeat {
+            guard hasPending else { return false }
             if ended {
                 // Raw deflate data ends once; anything after it is not ours to read.
-                if raw { return }
+                if raw {
+                    stream.avail_in = 0
+                    return false
+                }
                 // Another gzip member follows (concatenated files).
                 inflateReset(&stream)
                 ended = false
@@ -68,6 +91,7 @@ final class Gunzip {
                 return inflate(&stream, Z_NO_FLUSH)
             }
             let produced = output.count - Int(stream.avail_out)
+            outputFull = stream.avail_out == 0
             outBytes += produced
             if outBytes > limits.maxDecompressedBytes {
                 throw UploadError(status: 413, "decompressed data exceeds \(limits.maxDecompressedBytes) bytes")
@@ -79,16 +103,23 @@ final class Gunzip {
                 throw UploadError(status: 413, "\(what) data expands more than \(limits.maxRatio) times: refused as a decompression bomb")
             }
             if produced > 0 { try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            delivered += produced
             switch status {
             case Z_OK: continue
-            case Z_STREAM_END: ended = true
+            case Z_STREAM_END:
+                ended = true
+                outputFull = false
             case Z_BUF_ERROR where produced > 0: continue
-            case Z_BUF_ERROR: return
+            case Z_BUF_ERROR:
+                // Nothing more without more input.
+                outputFull = false
+                return false
             default:
                 let why = stream.msg.map { String(cString: $0) } ?? String(cString: zError(status))
                 throw UploadError(status: 400, raw ? "not valid deflate data (\(why))" : "the body is not valid gzip (\(why))")
             }
-        }
+        } while delivered + output.count <= maxBytes
+        return hasPending
     }
 
     /// Fails when the input ended in the middle of a gzip member.

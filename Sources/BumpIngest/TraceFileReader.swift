@@ -138,7 +138,7 @@ public struct TraceIntake<Sink: TraceRowSink> {
         try r.finish(into: &sink)
         reader = r
         return ReadOutcome(
-            source: source, format: r.format, detail: "", stats: r.stats, issues: r.issues, tripNames: r.tripNames,
+            source: source, format: r.format, detail: r.notes.joined(separator: "; "), stats: r.stats, issues: r.issues, tripNames: r.tripNames,
             tripDevices: r.tripDevices, hash: hashing ? hash.finalize() : "", bytes: bytes)
     }
 }
@@ -172,9 +172,9 @@ public enum TraceFileReader {
             }
             var outcome = try intake.finish()
             sink = intake.sink
-            if path.lowercased().hasSuffix(".gz") { outcome.detail = "gzip" }
+            if path.lowercased().hasSuffix(".gz") { outcome.detail = outcome.detail.isEmpty ? "gzip" : "gzip; " + outcome.detail }
             return outcome
-        case .unreadable(let reason):
+        case .unreadable(let reason), .leftOut(let reason):
             throw FileError(path: input.path, message: reason)
         case .sensorLogger, .phyphox, .gpxJoined:
             var recording = try MergedRecording(input, options: options, hashing: hashing)

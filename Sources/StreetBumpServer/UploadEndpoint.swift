@@ -6,7 +6,7 @@ import Hummingbird
 import Open311
 
 /// `POST /api/v1/traces`: a finished trip (canonical CSV, NDJSON, a single-file phone export
-/// such as Physics Toolbox or phyphox CSV, or gzip of any) read,
+/// such as Physics Toolbox or phyphox CSV, a GPX track, or gzip of any) read,
 /// detected and stored as its body streams in, answered with the trip summary. The same content
 /// uploaded again gets the same answer and changes nothing.
 public struct UploadEndpoint: Sendable {
@@ -42,21 +42,26 @@ public struct UploadEndpoint: Sendable {
         }
     }
 
+    /// The content types an upload may have, and the format each one means (nil: recognised
+    /// from the body). CSV is recognised by its header: canonical, or a phone app's single-file export.
+    static let acceptedTypes: [(type: String, format: TraceFormat?)] = [
+        ("text/csv", nil), ("text/plain", nil),
+        ("application/x-ndjson", .ndjson), ("application/jsonl", .ndjson), ("application/json", .ndjson),
+        ("application/gpx+xml", .gpx),
+        ("application/gzip", nil), ("application/x-gzip", nil), ("application/octet-stream", nil),
+    ]
+
     func upload(_ request: Request) async throws -> Response {
         let type = (request.headers[.contentType] ?? "").lowercased()
         let encoding = (request.headers[.contentEncoding] ?? "").lowercased()
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxBytes {
             throw UploadError(status: 413, "the body (\(length) bytes) exceeds \(limits.maxBytes) bytes")
         }
-        let format: TraceFormat?
-        switch type.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespaces) }) ?? "" {
-        // CSV is recognised by its header: canonical, or a phone app's single-file export.
-        case "text/csv", "text/plain": format = nil
-        case "application/x-ndjson", "application/jsonl", "application/json": format = .ndjson
-        case "application/gpx+xml": format = .gpx
-        case "", "application/gzip", "application/x-gzip", "application/octet-stream": format = nil
-        default: throw UploadError(status: 415, "send text/csv, application/x-ndjson or application/gzip, not \(type)")
+        let bare = type.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespaces) }) ?? ""
+        guard let accepted = Self.acceptedTypes.first(where: { $0.type == bare }) ?? (bare.isEmpty ? ("", nil) : nil) else {
+            throw UploadError(status: 415, "send one of \(Self.acceptedTypes.map(\.type).joined(separator: ", ")), not \(type)")
         }
+        let format = accepted.format
         let gzip: Bool? = encoding == "gzip" || type.hasPrefix("application/gzip") || type.hasPrefix("application/x-gzip") ? true : nil
         // A body without a trip column is one trip: named by `?trip=`, else uniquely (the same
         // content uploaded again is recognised by its hash, not its name).

@@ -150,6 +150,17 @@ private func same(_ a: [TraceRow], _ b: [TraceRow]) -> Bool {
         #expect(close(rows[1].speed, 8.3, 0.1), "negative speed is unknown, so it is derived: \(rows[1].speed)")
     }
 
+    @Test func aRepeatedPositionIsARealFixForSensorLoggerAndPhyphox() throws {
+        let sensorLogger = "time,seconds_elapsed,horizontalAccuracy,speed,longitude,latitude\n"
+            + "1780000000000000000,0,4,0,-71.2,42.1\n1780000001000000000,1,4,0,-71.2,42.1\n1780000002000000000,2,4,0,-71.2,42.1\n"
+        let (rows, _) = try readDelimited(sensorLogger, SensorLoggerFormat.locationLayout)
+        #expect(rows.map(\.hasFix) == [true, true, true], "a car standing still: every fix counts")
+        let phyphox = "\"Time (s)\",\"Latitude (°)\",\"Longitude (°)\"\n1,42.1,-71.2\n2,42.1,-71.2\n"
+        let (phyphoxRows, _) = try readDelimited(phyphox, try #require(layoutOf(recognize("Location.csv", phyphox))))
+        #expect(phyphoxRows.map(\.hasFix) == [true, true])
+        #expect(PhysicsToolboxFormat.layout(header: ["time", "gFx", "gFy", "gFz", "Latitude", "Longitude"])?.repeatsFixes == true)
+    }
+
     @Test func iOSWithoutStandardisationFlipsEveryAxis() throws {
         let ios = SensorLoggerFormat.Metadata(csv: Array("version,device name,recording time,platform,standardisation\n2,iPhone,x,ios,false\n".utf8))
         #expect(ios.platform == "ios" && ios.needsSignFlip && ios.device == "iPhone")
@@ -187,6 +198,23 @@ private func same(_ a: [TraceRow], _ b: [TraceRow]) -> Bool {
         merge.release(into: &sink)
         #expect(sink.rows.map(\.t) == [0, 10, 20, 25, 30, 40, 50, 60, 70, 75, 80, 90, 100])
         #expect(merge.duplicates == 1)
+    }
+
+    @Test func aStreamWhoseTimesBarelyAdvanceIsNotHeldInFull() {
+        var merge = TimeMerge(roles: [.rows], holdback: 1_000, maxHeld: 100)
+        var sink = Rows()
+        for k in 0..<1_000 {
+            merge.push(TraceRow(t: 1_000 + Double(k) * 0.001, ax: 0, ay: 0, az: 9.8), stream: 0)
+            merge.release(into: &sink)
+        }
+        #expect(sink.rows.count == 900, "all but the last 100 passed on before the end: \(sink.rows.count)")
+        merge.close(stream: 0)
+        merge.release(into: &sink)
+        #expect(sink.rows.count == 1_000 && merge.overflowed == 900 && merge.late == 0)
+        #expect(zip(sink.rows, sink.rows.dropFirst()).allSatisfy { $0.t < $1.t }, "still in order")
+        var buffer = ReorderBuffer<Int>(holdback: 10, maxHeld: 3)
+        for t in [5.0, 1, 2, 3] { buffer.insert(t, 0) }
+        #expect(buffer.popReady()?.t == 1 && buffer.overflowed == 1 && buffer.count == 3)
     }
 
     @Test func gravityIsAddedToAccelerationWithoutIt() {
@@ -250,6 +278,53 @@ private func same(_ a: [TraceRow], _ b: [TraceRow]) -> Bool {
         }
     }
 
+    @Test func aQuotedIgnoredFieldWithTheSeparatorDoesNotShiftColumns() throws {
+        let layout = try DelimitedLayout(columnMap: "t=ts,ax=x,ay=y,az=z", timeUnit: "ms")
+        let text = "ts,note,x,y,z\n1000,\"pothole, big\",0.5,0.25,9.5\n1010, \"say \"\"hi\"\", then\" ,1,2,3\n1020,plain,4,5,6\n"
+        let (rows, reader) = try readDelimited(text, layout)
+        #expect(reader.issues.isEmpty, "\(reader.issues)")
+        #expect(same(rows, [TraceRow(t: 1000, ax: 0.5, ay: 0.25, az: 9.5), TraceRow(t: 1010, ax: 1, ay: 2, az: 3), TraceRow(t: 1020, ax: 4, ay: 5, az: 6)]))
+        let (_, unterminated) = try readDelimited("ts,note,x,y,z\n1000,\"open,0,0,1\n", layout)
+        #expect(unterminated.issues.first?.field == "note" && unterminated.issues.first?.reason == "unterminated quote", "\(unterminated.issues)")
+    }
+
+    @Test func quotedDecimalCommasInACommaSeparatedFile() throws {
+        let text = "\"Time (s)\",\"Acceleration x (m/s^2)\",\"Acceleration y (m/s^2)\",\"Acceleration z (m/s^2)\"\n"
+            + "\"0,01\",\"0,5\",\"-0,25\",\"9,8\"\n0.02,0.5,-0.25,9.8\n"
+        let (rows, reader) = try readDelimited(text, try #require(layoutOf(recognize("a.csv", text))))
+        #expect(reader.issues.isEmpty, "\(reader.issues)")
+        #expect(same(rows, [TraceRow(t: 10, ax: 0.5, ay: -0.25, az: 9.8), TraceRow(t: 20, ax: 0.5, ay: -0.25, az: 9.8)]))
+        // Unquoted, a comma is the separator: "0,5" is two fields, not a number.
+        let (_, plain) = try readDelimited("t,ax,ay,az\n1,\"1,2,3\",0,0\n", try DelimitedLayout(columnMap: "t=t,ax=ax,ay=ay,az=az", timeUnit: "s"))
+        #expect(plain.issues.first?.field == "ax", "\(plain.issues)")
+    }
+
+    @Test func aTimeThatOverflowsOnceConvertedIsARowIssue() throws {
+        let layout = try DelimitedLayout(columnMap: "t=time_s,ax=x,ay=y,az=z", timeUnit: "s")
+        let (rows, reader) = try readDelimited("time_s,x,y,z\n1e306,0,0,1\n1780000000,0,0,1\n", layout)
+        #expect(rows.map(\.t) == [1_780_000_000_000], "the overflowing row is not passed on")
+        #expect(reader.stats.rejectedRows == 1)
+        #expect(reader.issues.first?.line == 2 && reader.issues.first?.field == "time_s", "\(reader.issues)")
+        #expect(reader.issues.first?.reason.contains("out of range") == true, "\(reader.issues)")
+    }
+
+    @Test func relativeTimesInMillisecondsAreToldFromTheirSpacing() throws {
+        let layout = try DelimitedLayout(columnMap: "t=ts,ax=x,ay=y,az=z")
+        let ms = "ts,x,y,z\n" + (0..<40).map { "\($0 * 10),0,0,1\n" }.joined()
+        let (rows, reader) = try readDelimited(ms, layout)
+        #expect(rows.count == 40 && rows[1].t == 10 && rows[39].t == 390, "relative ms starting at 0 stay ms: \(rows.prefix(3).map(\.t))")
+        #expect(reader.notes.first?.contains("milliseconds") == true, "\(reader.notes)")
+        let seconds = "ts,x,y,z\n" + (0..<5).map { "\(Double($0) / 100),0,0,1\n" }.joined()
+        let (secondRows, secondReader) = try readDelimited(seconds, layout, chunk: 7)
+        #expect(secondRows.map(\.t) == [0, 10, 20, 30, 40], "relative seconds (fewer rows than the guess looks at): \(secondRows.map(\.t))")
+        #expect(secondReader.notes.first?.contains("seconds") == true)
+        let epoch = try readDelimited("ts,x,y,z\n1780000000000,0,0,1\n", layout)
+        #expect(epoch.rows.first?.t == 1_780_000_000_000 && epoch.reader.notes.isEmpty)
+        // A bad row among the held ones is reported on its own line.
+        let (_, bad) = try readDelimited("ts,x,y,z\n0,0,0,1\n10,0,0\n20,0,0,1\n", layout)
+        #expect(bad.issues.first?.line == 3, "\(bad.issues)")
+    }
+
     @Test func chunkingDoesNotChangeTheResult() throws {
         let text = "\"Time (s)\";\"Acceleration x (m/s^2)\";\"Acceleration y (m/s^2)\";\"Acceleration z (m/s^2)\"\r\n"
             + (0..<200).map { "\($0),01;0,\($0);-9,8;NaN\r\n".replacing("NaN", with: "\($0 % 7),5") }.joined()
@@ -294,6 +369,42 @@ private func same(_ a: [TraceRow], _ b: [TraceRow]) -> Bool {
         #expect(close(rows[1].speed, 11.1 / 1.5, 0.1), "derived: \(rows[1].speed)")
         #expect(reader.issues.count == 1 && reader.issues[0].line == 5 && reader.issues[0].field == "time", "\(reader.issues)")
         for chunk in [1, 7, 50] { #expect(same(try read(track, chunk: chunk).rows, rows), "chunks of \(chunk)") }
+    }
+
+    @Test func whitespaceAroundAttributesAndLineCount() throws {
+        let text = "<gpx>\n<trkpt\n    lat = \"42.1\"\n\tlon=\n'-71.2'><time>2026-05-28T20:00:00Z</time></trkpt>\n<trkpt lat=\"42.1\" lon=\"-71.2\"><time>2026-05-28T20:00:01Z</time></trkpt>\n</gpx>\n"
+        let (rows, reader) = try read(text)
+        #expect(reader.issues.isEmpty, "\(reader.issues)")
+        #expect(rows.count == 2 && rows[0].lat == 42.1 && rows[0].lon == -71.2)
+        #expect(rows[1].hasFix, "the same position again is a real fix in GPX")
+        #expect(reader.stats.lines == 7, "7 lines, the last ended by its newline: \(reader.stats.lines)")
+        #expect(try read("<gpx></gpx>").reader.stats.lines == 1)
+        // Not an attribute: "xlat" and "lat" inside a value.
+        let (_, tricky) = try read("<gpx><trkpt xlat=\"1\" lon=\"2\"><time>2026-05-28T20:00:00Z</time></trkpt></gpx>")
+        #expect(tricky.issues.first?.field == "lat")
+    }
+
+    @Test func anUnendedPointIsRefusedInBoundedMemory() throws {
+        var reader = GPXTrackReader(source: "t.gpx", defaultTrip: "t")
+        var sink = Rows()
+        let chunk = 64 << 10
+        let junk = [UInt8](repeating: UInt8(ascii: "a"), count: chunk)
+        var most = 0
+        try withBytes(Array("<gpx><trkpt lat=\"".utf8)) { (raw) throws(TraceReadError) in try reader.consume(raw, into: &sink) }
+        for _ in 0..<(5_000_000 / chunk) {
+            try withBytes(junk) { (raw) throws(TraceReadError) in try reader.consume(raw, into: &sink) }
+            most = max(most, reader.bufferedBytes)
+        }
+        try reader.finish(into: &sink)
+        #expect(most <= reader.maxElementBytes + 2 * chunk, "held \(most) bytes")
+        #expect(reader.issues.first?.reason.contains("longer than") == true, "\(reader.issues)")
+        #expect(sink.rows.isEmpty)
+        // Fed a byte at a time, a point is still searched once, not again from its start.
+        let point = "<gpx><trkpt lat=\"42.1\" lon=\"-71.2\">" + String(repeating: " ", count: 40_000) + "<time>2026-05-28T20:00:00Z</time></trkpt></gpx>"
+        let started = ContinuousClock.now
+        let (rows, _) = try read(point, chunk: 1)
+        #expect(rows.count == 1)
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test func notGPXIsAnError() {

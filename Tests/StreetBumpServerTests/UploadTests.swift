@@ -141,11 +141,14 @@ struct UploadTests {
             #expect(junk.status == 400, "\(junk.body)")
             let png = try await f.post("/api/v1/traces", body: Data("x".utf8), headers: ["Content-Type": "image/png"])
             #expect(png.status == 415)
+            for type in ["text/csv", "text/plain", "application/x-ndjson", "application/jsonl", "application/json", "application/gpx+xml", "application/gzip", "application/x-gzip", "application/octet-stream"] {
+                #expect(png.body.contains(type), "the 415 names every accepted type: \(png.body)")
+            }
             // A zip (exports are read from files, not uploads), declared or not.
             let zip = Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 2_000))
             #expect(try await f.post("/api/v1/traces", body: zip, headers: ["Content-Type": "application/zip"]).status == 415)
             #expect(try await f.post("/api/v1/traces", body: zip, headers: ["Content-Type": "application/octet-stream"]).status == 400)
-            // One gigantic line, and JSON nested 100,000 deep: refused, not read into memory or recursed.
+            // One gigantic line, and JSON nested 30,000 deep: refused, not read into memory or recursed.
             let line = try await f.post("/api/v1/traces", body: Data(repeating: UInt8(ascii: "1"), count: 190_000), headers: ["Content-Type": "text/csv"])
             #expect(line.status == 400, "\(line.body)")
             let nested = Data((String(repeating: "{\"a\":", count: 30_000) + "1" + String(repeating: "}", count: 30_000) + "\n").utf8)

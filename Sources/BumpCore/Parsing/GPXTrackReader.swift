@@ -26,8 +26,14 @@ public struct GPXTrackReader: Sendable {
     private var carry: [UInt8] = []
     /// Line number at the start of `carry`.
     private var carryLine = 1
+    /// When `carry` starts with a point whose end was not found yet: where its start tag ends
+    /// (if found) and how many of its bytes were searched, so the next chunk resumes there
+    /// instead of searching the point from its start again.
+    private var pendingTagEnd: Int?
+    private var pendingSearched = 0
+    private var lastByte: UInt8 = 0
     private var sawGPX = false
-    private var fixes = FixCleaner(missing: [])
+    private var fixes = FixCleaner(missing: [], dropsRepeats: false)
     private var pending: [TraceRow] = []
 
     public init(source: String, defaultTrip: String, maxIssues: Int = 1000, maxElementBytes: Int = 1 << 16) {
@@ -36,6 +42,9 @@ public struct GPXTrackReader: Sendable {
         self.maxIssues = maxIssues
         self.maxElementBytes = maxElementBytes
     }
+
+    /// Bytes held between chunks (at most a point of `maxElementBytes` and one chunk).
+    var bufferedBytes: Int { carry.count }
 
     /// Feeds the next chunk of the file.
     public mutating func consume<S: TraceRowSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) throws(TraceReadError) {
@@ -47,6 +56,7 @@ public struct GPXTrackReader: Sendable {
         }) {
             throw TraceReadError(source: source, line: 1, message: problem)
         }
+        if let last = chunk.last { lastByte = last }
         carry.append(contentsOf: chunk)
         scanPoints()
         for row in pending { sink.accept(row, trip: 0) }
@@ -61,7 +71,8 @@ public struct GPXTrackReader: Sendable {
         if let start = find(Self.pointOpen, in: carry, from: 0) {
             reject(line: carryLine + newlines(carry, 0, start), "track point not closed before the end of the file")
         }
-        stats.lines = carryLine + newlines(carry, 0, carry.count)
+        // A newline ends the last line rather than starting another.
+        stats.lines = stats.bytes == 0 ? 0 : carryLine + newlines(carry, 0, carry.count) - (lastByte == UInt8(ascii: "\n") ? 1 : 0)
         carry.removeAll()
         for row in pending { sink.accept(row, trip: 0) }
         pending.removeAll()
@@ -82,15 +93,34 @@ public struct GPXTrackReader: Sendable {
         // Lines are counted as the scan moves on, never from the start again.
         var countedTo = 0
         var line = carryLine
+        // The point at carry[0] was searched up to here in earlier chunks.
+        var resumeTagEnd = pendingTagEnd
+        var resumeSearched = pendingSearched
+        pendingTagEnd = nil
+        pendingSearched = 0
+        var incomplete: (start: Int, tagEnd: Int?)?
         while let start = find(Self.pointOpen, in: carry, from: consumed) {
             line += newlines(carry, countedTo, start)
             countedTo = start
+            let resuming = start == 0 && (resumeTagEnd != nil || resumeSearched > 0)
+            let searchedFrom = resuming ? resumeSearched : 0
+            let knownTagEnd = resuming ? resumeTagEnd : nil
+            resumeTagEnd = nil
+            resumeSearched = 0
             // `<trkpt .../>` has no children (so no time) but must still be skipped.
-            guard let tagEnd = carry[start...].firstIndex(of: UInt8(ascii: ">")) else { break }
+            guard let tagEnd = knownTagEnd ?? carry[(start + max(searchedFrom, Self.pointOpen.count))...].firstIndex(of: UInt8(ascii: ">")) else {
+                if carry.count - start > maxElementBytes {
+                    reject(line: line, "track point longer than \(maxElementBytes) bytes")
+                    consumed = start + Self.pointOpen.count
+                    continue
+                }
+                incomplete = (start, nil)
+                break
+            }
             let end: Int
             if carry[tagEnd - 1] == UInt8(ascii: "/") {
                 end = tagEnd + 1
-            } else if let close = find(Self.pointClose, in: carry, from: tagEnd) {
+            } else if let close = find(Self.pointClose, in: carry, from: max(tagEnd, start + searchedFrom - (Self.pointClose.count - 1))) {
                 end = close + Self.pointClose.count
             } else {
                 if carry.count - start > maxElementBytes {
@@ -98,14 +128,20 @@ public struct GPXTrackReader: Sendable {
                     consumed = tagEnd + 1
                     continue
                 }
+                incomplete = (start, tagEnd)
                 break
             }
             carry.withUnsafeBufferPointer { readPoint($0.baseAddress! + start, end - start, line: line) }
             consumed = end
         }
-        if consumed == 0, find(Self.pointOpen, in: carry, from: 0) == nil, carry.count > 16 {
-            // No point starts here: keep only a tail that could be the start of "<trkpt".
-            consumed = carry.count - 16
+        if let (start, tagEnd) = incomplete {
+            // Keep the point from its start, and where its search got to.
+            consumed = start
+            pendingTagEnd = tagEnd.map { $0 - start }
+            pendingSearched = carry.count - start
+        } else {
+            // No point starts after `consumed`: keep only a tail that could be the start of "<trkpt" or "<gpx".
+            consumed = max(consumed, carry.count - 16)
         }
         if consumed > 0 {
             // The scan may have looked past `consumed` at a point that is not complete yet.
@@ -127,6 +163,9 @@ public struct GPXTrackReader: Sendable {
         guard let time = parseClockTime(timeText.baseAddress!, timeText.count), time.hasDate else {
             return reject(line: line, field: "time", "not an ISO 8601 time: '\(textExcerpt(timeText.baseAddress!, timeText.count))'")
         }
+        guard time.milliseconds.isFinite else {
+            return reject(line: line, field: "time", "time out of range: '\(textExcerpt(timeText.baseAddress!, timeText.count))'")
+        }
         var row = TraceRow(t: time.milliseconds, lat: lat, lon: lon)
         if let speedText = elementText("speed", element), let speed = parseDecimal(speedText.baseAddress!, speedText.count) {
             row.speed = speed
@@ -143,19 +182,23 @@ public struct GPXTrackReader: Sendable {
     }
 }
 
-/// The numeric value of attribute `name` in the element's start tag.
+/// The numeric value of attribute `name` in the element's start tag; XML allows whitespace
+/// (newlines too) before the name and around the `=`.
 private func attribute(_ name: String, _ element: UnsafeBufferPointer<UInt8>) -> Double? {
     let tagEnd = element.firstIndex(of: UInt8(ascii: ">")) ?? element.count
-    let key = Array((" " + name + "=").utf8)
-    var from = 0
-    while let i = find(key, in: element[0..<tagEnd], from: from) {
+    let key = Array(name.utf8)
+    func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+    var i = 1
+    while i + key.count < tagEnd {
+        defer { i += 1 }
+        guard isSpace(element[i - 1]), element[i..<(i + key.count)].elementsEqual(key) else { continue }
         var j = i + key.count
-        guard j < tagEnd else { return nil }
+        while j < tagEnd, isSpace(element[j]) { j += 1 }
+        guard j < tagEnd, element[j] == UInt8(ascii: "=") else { continue }
+        j += 1
+        while j < tagEnd, isSpace(element[j]) { j += 1 }
+        guard j < tagEnd, element[j] == UInt8(ascii: "\"") || element[j] == UInt8(ascii: "'") else { continue }
         let quote = element[j]
-        guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") else {
-            from = j
-            continue
-        }
         j += 1
         let start = j
         while j < tagEnd, element[j] != quote { j += 1 }

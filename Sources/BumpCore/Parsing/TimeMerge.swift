@@ -8,7 +8,8 @@
 ///
 /// Within a stream, rows a little out of order (buffered sensors, up to `holdback` ms) are put
 /// back in order and exact duplicates dropped; a row older than what was already released is
-/// counted in `late` and dropped.
+/// counted in `late` and dropped. A stream whose times barely advance is not held in full:
+/// beyond `maxHeld` waiting rows the oldest goes on (counted in `overflowed`).
 ///
 /// A `.gravity` stream is not passed on: its readings are added to the rows of the
 /// `.userAcceleration` streams (iOS exports acceleration without gravity plus a gravity file),
@@ -50,12 +51,15 @@ public struct TimeMerge {
     public private(set) var duplicates = 0
     /// Acceleration rows that came before any gravity reading and were dropped.
     public private(set) var withoutGravity = 0
+    /// Rows passed on before the holdback window had passed them, because a stream held `maxHeld`.
+    public private(set) var overflowed = 0
 
     /// - Parameters:
     ///   - roles: one per stream, in the order the streams are numbered.
     ///   - holdback: how far out of order (ms) rows of one stream may come.
-    public init(roles: [Role], holdback: Double = 1_000) {
-        streams = roles.map { Stream(role: $0, reorder: ReorderBuffer(holdback: holdback)) }
+    ///   - maxHeld: most rows one stream's reorder window holds.
+    public init(roles: [Role], holdback: Double = 1_000, maxHeld: Int = 1_000_000) {
+        streams = roles.map { Stream(role: $0, reorder: ReorderBuffer(holdback: holdback, maxHeld: maxHeld)) }
     }
 
     /// Adds the next row read from `stream`.
@@ -70,6 +74,7 @@ public struct TimeMerge {
         streams[index].closed = true
         late += streams[index].reorder.late
         duplicates += streams[index].reorder.duplicates
+        overflowed += streams[index].reorder.overflowed
     }
 
     /// The open stream that must be read before more rows can be released, or nil when every

@@ -27,18 +27,6 @@ public enum TraceFormat: String, Sendable, CaseIterable {
         case .columns: "column-mapped CSV"
         }
     }
-
-    /// Picks the format from a file name, then from the first bytes ('{' means NDJSON).
-    public static func detect(name: String, firstBytes: UnsafeRawBufferPointer) -> TraceFormat {
-        let lower = name.lowercased()
-        if lower.hasSuffix(".ndjson") || lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") { return .ndjson }
-        if lower.hasSuffix(".csv") { return .csv }
-        for b in firstBytes {
-            if b == UInt8(ascii: " ") || b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r") || b == 0xEF || b == 0xBB || b == 0xBF { continue }
-            return b == UInt8(ascii: "{") ? .ndjson : .csv
-        }
-        return .csv
-    }
 }
 
 /// One reader of whichever single-file format, so callers handle every format the same way.
@@ -120,4 +108,6 @@ public struct TraceReader {
     public var issues: [RowIssue] { csv?.issues ?? ndjson?.issues ?? delimited?.issues ?? gpx!.issues }
     public var tripNames: [String] { csv?.tripNames ?? ndjson?.tripNames ?? delimited?.tripNames ?? gpx!.tripNames }
     public var tripDevices: [String?] { csv?.tripDevices ?? ndjson?.tripDevices ?? delimited?.tripDevices ?? gpx!.tripDevices }
+    /// What the reader guessed (a time unit), for the report; empty when nothing was.
+    public var notes: [String] { delimited?.notes ?? [] }
 }

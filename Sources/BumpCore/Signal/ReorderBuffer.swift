@@ -4,22 +4,31 @@
 /// once the newest time has moved `holdback` past them; an item older than what was already
 /// released cannot be placed and is counted as late. Equal timestamps keep the first item.
 /// Sorted input costs one append and one removal per item.
+///
+/// Memory is bounded by count as well as time: when more than `maxHeld` items are waiting
+/// (times that barely advance), the oldest is released anyway and counted in `overflowed`.
 public struct ReorderBuffer<Element> {
     private var items: [(t: Double, value: Element)] = []
     private var head = 0
     private let holdback: Double
+    private let maxHeld: Int
     /// Time of the last released item.
     public private(set) var releasedUntil = -Double.infinity
     public private(set) var late = 0
     public private(set) var duplicates = 0
+    /// Items released before the window had passed them, because `maxHeld` were waiting.
+    public private(set) var overflowed = 0
 
-    /// `holdback` in the same unit as the timestamps.
-    public init(holdback: Double) {
+    /// `holdback` in the same unit as the timestamps; at most `maxHeld` items are kept.
+    public init(holdback: Double, maxHeld: Int = 1_000_000) {
         self.holdback = holdback
+        self.maxHeld = max(1, maxHeld)
         items.reserveCapacity(256)
     }
 
     public var isEmpty: Bool { head == items.count }
+    /// Items waiting.
+    public var count: Int { items.count - head }
 
     /// Adds an item; returns false when it was dropped (late or duplicate).
     @discardableResult
@@ -38,10 +47,14 @@ public struct ReorderBuffer<Element> {
         return true
     }
 
-    /// The oldest item once it is at least `holdback` older than the newest one, else nil.
+    /// The oldest item once it is at least `holdback` older than the newest one, or once more
+    /// than `maxHeld` are waiting; else nil.
     @inline(__always)
     public mutating func popReady() -> (t: Double, value: Element)? {
-        guard head < items.count, items[head].t <= items[items.count - 1].t - holdback else { return nil }
+        guard head < items.count else { return nil }
+        if items[head].t <= items[items.count - 1].t - holdback { return pop() }
+        guard items.count - head > maxHeld else { return nil }
+        overflowed += 1
         return pop()
     }
 

@@ -11,7 +11,8 @@ import Darwin
 /// deflated zip entry.
 ///
 /// Pull rather than push, because the streams of one recording are read in the order the time
-/// merge asks for them. One buffer per source: memory stays bounded whatever the size.
+/// merge asks for them. One buffer per source: memory stays bounded whatever the size, and one
+/// call hands out at most `maxOutput` bytes, however much a compressed chunk expands.
 final class ByteSource {
     enum Compression {
         /// gzip when the data starts with gzip's magic bytes, else none.
@@ -36,6 +37,8 @@ final class ByteSource {
     private var crc: UInt = 0
     private var produced = 0
     private(set) var ended = false
+    /// Most bytes one `next` hands out when decompressing.
+    static let maxOutput = 1 << 20
 
     /// Opens `path` ("-" is stdin), or the `length` bytes from `offset` of it.
     init(path: String, offset: Int = 0, length: Int? = nil, compression: Compression = .detectGzip, limits: UploadLimits = .files, chunkSize: Int = 1 << 20) throws {
@@ -65,6 +68,11 @@ final class ByteSource {
     /// the input has ended (after its last bytes were delivered).
     func next(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         guard !ended else { return false }
+        if let inflater, inflater.hasPending {
+            // The rest of the last chunk's output first: the buffer still holds its input.
+            try drain(inflater, body)
+            return true
+        }
         let want = min(buffer.count, remaining ?? Int.max)
         var n = 0
         if want > 0 {
@@ -92,18 +100,21 @@ final class ByteSource {
                 inflater = try Gunzip(limits: limits)
             }
         }
+        if let inflater {
+            inflater.feed(chunk)
+            try drain(inflater, body)
+        } else {
+            try deliver(chunk, body)
+        }
+        return true
+    }
+
+    private func drain(_ inflater: Gunzip, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         do {
-            if let inflater {
-                try inflater.decompress(chunk) { piece in
-                    try deliver(piece, body)
-                }
-            } else {
-                try deliver(chunk, body)
-            }
+            _ = try inflater.drain(maxBytes: Self.maxOutput) { piece in try deliver(piece, body) }
         } catch let e as UploadError {
             throw FileError(path: path, message: e.message)
         }
-        return true
     }
 
     private func deliver(_ piece: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -130,6 +141,16 @@ final class ByteSource {
             if UInt32(truncatingIfNeeded: crc) != expected { throw FileError(path: path, message: "CRC-32 mismatch: the zip entry is corrupt") }
         default: break
         }
+    }
+
+    /// Everything left (decompressed), for small files such as metadata; throws once more than
+    /// `limit` bytes came out. `name` is how the file is named in that error.
+    func readAll(limit: Int, name: String? = nil) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while try next({ bytes.append(contentsOf: $0) }) {
+            if bytes.count > limit { throw FileError(path: name ?? path, message: "larger than \(limit) bytes: not a metadata file") }
+        }
+        return bytes
     }
 
     /// The first `count` bytes of a file (fewer when it is shorter), decompressed when gzip.

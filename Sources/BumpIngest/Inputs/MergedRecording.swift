@@ -10,10 +10,11 @@ struct MergedRecording {
         var role: TimeMerge.Role
     }
 
-    /// Collects one chunk's rows of one stream.
-    private struct RowCollector: TraceRowSink {
-        var rows: [TraceRow] = []
-        mutating func accept(_ row: TraceRow, trip: Int) { rows.append(row) }
+    /// Pushes one stream's rows into the merge as the reader parses them (nothing collected in between).
+    private struct MergeFeeder: TraceRowSink {
+        var merge: TimeMerge
+        var stream = 0
+        mutating func accept(_ row: TraceRow, trip: Int) { merge.push(row, stream: stream) }
     }
 
     /// Counts the rows the merge passes on.
@@ -49,7 +50,7 @@ struct MergedRecording {
             try addPhyphox(container)
         case .gpxJoined(let gpx, let acceleration):
             format = .gpx
-            let head = ByteSource.head(of: acceleration, count: TraceIntake<CountingSink<RowCollector>>.maxHeadBytes)
+            let head = ByteSource.head(of: acceleration, count: TraceIntake<MergeFeeder>.maxHeadBytes)
             let recognition: TraceRecognition = options.layout.map { .delimited(.columns, $0) }
                 ?? head.withUnsafeBytes { TraceRecognizer.recognize(name: acceleration, head: $0) }
             if case .unknown(let diagnosis) = recognition {
@@ -58,7 +59,7 @@ struct MergedRecording {
             try add(acceleration, try ByteSource(path: acceleration, limits: options.limits), recognition, .rows)
             try add(gpx, try ByteSource(path: gpx, limits: options.limits), .gpx, .rows)
             detail.append("track joined with \(acceleration) (\(recognition.format?.displayName ?? "?"))")
-        case .file, .unreadable:
+        case .file, .unreadable, .leftOut:
             preconditionFailure("single files are read by TraceIntake")
         }
     }
@@ -130,23 +131,26 @@ struct MergedRecording {
 
     /// Reads every stream to its end through the merge into `sink`.
     mutating func read<S: TraceRowSink>(into sink: inout S, afterChunk: (inout S, [String]) throws -> Void) throws -> ReadOutcome {
-        var merge = TimeMerge(roles: streams.map(\.role))
-        var collector = RowCollector()
+        // The source hands out at most ByteSource.maxOutput bytes a call, and the merge holds at
+        // most its maxHeld rows a stream: memory stays bounded however the files are compressed.
+        var feeder = MergeFeeder(merge: TimeMerge(roles: streams.map(\.role)))
         var out = CountingSink(inner: sink)
         let names = [input.tripName]
-        while let i = merge.streamToRead {
-            collector.rows.removeAll(keepingCapacity: true)
+        while let i = feeder.merge.streamToRead {
+            feeder.stream = i
             let source = streams[i].source
             let more = try source.next { chunk in
                 if hashing { hashes[i].update(chunk) }
-                try readers[i].consume(chunk, into: &collector)
+                try readers[i].consume(chunk, into: &feeder)
             }
-            if !more { try readers[i].finish(into: &collector) }
-            for row in collector.rows { merge.push(row, stream: i) }
-            if !more { merge.close(stream: i) }
-            merge.release(into: &out)
+            if !more {
+                try readers[i].finish(into: &feeder)
+                feeder.merge.close(stream: i)
+            }
+            feeder.merge.release(into: &out)
             try afterChunk(&out.inner, names)
         }
+        var merge = feeder.merge
         merge.release(into: &out)
         sink = out.inner
 
@@ -158,10 +162,11 @@ struct MergedRecording {
             stats.bytes += reader.stats.bytes
             issues += reader.issues
         }
+        var notes = detail + readers.flatMap(\.notes)
         stats.rows = out.rows
-        var notes = detail
         if merge.late > 0 { notes.append("\(merge.late) rows more than 1 s out of order dropped") }
         if merge.duplicates > 0 { notes.append("\(merge.duplicates) duplicate rows dropped") }
+        if merge.overflowed > 0 { notes.append("\(merge.overflowed) rows passed on unsorted: more than 1,000,000 waited in one stream while its times barely advanced") }
         if merge.withoutGravity > 0 { notes.append("\(merge.withoutGravity) rows before the first gravity reading dropped") }
         var combined = ContentHash()
         if hashing {

@@ -1,76 +1,112 @@
 import BumpCore
 
-/// Where the files of a multi-file recording are: a folder or a zip archive.
-public enum RecordingContainer: Sendable {
-    case folder(String)
-    case zip(ZipArchive)
+/// Where the files of a multi-file recording are: a folder, or a folder inside a zip archive.
+public struct RecordingContainer: Sendable {
+    enum Storage: Sendable {
+        case folder(String)
+        /// The archive, the folder in it that holds the recording ("" or "dir/"), and the
+        /// recording's entries by path relative to that folder.
+        case zip(ZipArchive, root: String, files: [String: ZipArchive.Entry])
+    }
+
+    let storage: Storage
+
+    /// A folder on disk.
+    static func folder(_ path: String) -> RecordingContainer { RecordingContainer(storage: .folder(path)) }
+
+    /// The folder `root` ("" or "dir/") of a zip; macOS Finder's `__MACOSX/` and `._*` files and
+    /// other dot files are not part of it.
+    static func zip(_ archive: ZipArchive, root: String) -> RecordingContainer {
+        var files: [String: ZipArchive.Entry] = [:]
+        for entry in archive.entries where entry.name.hasPrefix(root) && !TraceInputs.isJunk(entry.name) {
+            let name = String(entry.name.dropFirst(root.count))
+            if files[name] == nil { files[name] = entry }
+        }
+        return RecordingContainer(storage: .zip(archive, root: root, files: files))
+    }
 
     /// The folder or zip file.
     public var path: String {
-        switch self {
+        switch storage {
         case .folder(let path): path
-        case .zip(let archive): archive.path
+        case .zip(let archive, _, _): archive.path
         }
     }
 
-    /// Files of the recording by path relative to it ("/"-separated): the top level and
-    /// `meta/`. A zip whose entries all sit in one folder is read as that folder.
-    public func files() throws -> [String] {
-        switch self {
+    /// True for a zip archive.
+    var isZip: Bool {
+        if case .zip = storage { return true }
+        return false
+    }
+
+    /// Files of the recording by path relative to it ("/"-separated, sorted): the top level and `meta/`.
+    func files() throws -> [String] {
+        switch storage {
         case .folder(let root):
-            let all = try FileSystem.files(under: root).map { String($0.dropFirst(root.count).drop { $0 == "/" }) }
-            return all.filter { !$0.contains("/") || $0.hasPrefix("meta/") }
-        case .zip(let archive):
-            let names = archive.entries.map(\.name)
-            let prefix = Self.commonFolder(names)
-            return names.map { String($0.dropFirst(prefix.count)) }.filter { !$0.contains("/") || $0.hasPrefix("meta/") }
+            var out: [String] = []
+            for name in try FileSystem.entries(of: root) {
+                let full = Self.join(root, name)
+                if !FileSystem.isDirectory(full) {
+                    out.append(name)
+                } else if name == "meta" {
+                    out += try FileSystem.entries(of: full).filter { !FileSystem.isDirectory(Self.join(full, $0)) }.map { "meta/" + $0 }
+                }
+            }
+            return out.sorted()
+        case .zip(_, _, let files):
+            return files.keys.filter { !$0.contains("/") || ($0.hasPrefix("meta/") && $0.dropFirst(5).contains("/") == false) }.sorted()
         }
+    }
+
+    /// The zip's entries that are not files of the recording (outside its folder, or in a
+    /// subfolder other than `meta/`), Finder's junk left out; none for a folder.
+    func entriesOutside() throws -> [String] {
+        guard case .zip(let archive, let root, _) = storage else { return [] }
+        let inside = Set(try files().map { root + $0 })
+        return archive.entries.map(\.name).filter { !inside.contains($0) && !TraceInputs.isJunk($0) }
     }
 
     /// A stream of one file's bytes (gzip-compressed files in folders are decompressed).
     func open(_ file: String) throws -> ByteSource {
-        switch self {
-        case .folder(let root): return try ByteSource(path: root + "/" + file)
-        case .zip(let archive): return try archive.source(for: zipEntry(archive, file))
+        switch storage {
+        case .folder(let root): return try ByteSource(path: Self.join(root, file))
+        case .zip(let archive, _, _): return try archive.source(for: zipEntry(file))
         }
     }
 
     /// The first bytes of one file.
     func head(_ file: String) -> [UInt8] {
-        switch self {
-        case .folder(let root): return ByteSource.head(of: root + "/" + file)
-        case .zip(let archive): return (try? zipEntry(archive, file)).map { archive.head(of: $0) } ?? []
+        switch storage {
+        case .folder(let root): return ByteSource.head(of: Self.join(root, file))
+        case .zip(let archive, _, _): return (try? zipEntry(file)).map { archive.head(of: $0) } ?? []
         }
     }
 
-    /// The whole of a small file.
-    func contents(_ file: String) throws -> [UInt8] {
-        switch self {
-        case .folder(let root): return try FileSystem.readAll(root + "/" + file)
-        case .zip(let archive): return try archive.contents(of: zipEntry(archive, file))
+    /// The whole of a small file (at most `limit` bytes once decompressed).
+    func contents(_ file: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        switch storage {
+        case .folder(let root): return try ByteSource(path: Self.join(root, file)).readAll(limit: limit)
+        case .zip(let archive, _, _): return try archive.contents(of: zipEntry(file), limit: limit)
         }
     }
 
-    /// How a file is named in messages: `folder/file` or `archive.zip:file`.
+    /// How a file is named in messages: `folder/file` or `archive.zip:dir/file`.
     func displayName(_ file: String) -> String {
-        switch self {
-        case .folder(let root): return root.hasSuffix("/") ? root + file : root + "/" + file
-        case .zip(let archive): return archive.path + ":" + file
+        switch storage {
+        case .folder(let root): return Self.join(root, file)
+        case .zip(let archive, let root, _): return archive.path + ":" + root + file
         }
     }
 
-    private func zipEntry(_ archive: ZipArchive, _ file: String) throws -> ZipArchive.Entry {
-        let prefix = Self.commonFolder(archive.entries.map(\.name))
-        guard let entry = archive.entry(prefix + file) else { throw FileError(path: archive.path, message: "no entry '\(file)'") }
+    private func zipEntry(_ file: String) throws -> ZipArchive.Entry {
+        guard case .zip(_, _, let files) = storage, let entry = files[file] else {
+            throw FileError(path: path, message: "no entry '\(file)'")
+        }
         return entry
     }
 
-    /// "dir/" when every name is inside that one folder, else "".
-    static func commonFolder(_ names: [String]) -> String {
-        let files = names.filter { !$0.hasSuffix("/") }
-        guard let first = files.first, let slash = first.firstIndex(of: "/") else { return "" }
-        let prefix = String(first[...slash])
-        return files.allSatisfy { $0.hasPrefix(prefix) } ? prefix : ""
+    static func join(_ folder: String, _ name: String) -> String {
+        folder.hasSuffix("/") ? folder + name : folder + "/" + name
     }
 }
 
@@ -88,6 +124,9 @@ public struct TraceInput: Sendable {
         case gpxJoined(gpx: String, acceleration: String)
         /// Something that was meant to be read but cannot be (a zip that is no export): the reason.
         case unreadable(String)
+        /// A file beside or inside an export that the recording does not read: the reason, for
+        /// the report (nothing is dropped silently).
+        case leftOut(String)
     }
 
     /// The path the input is known by in messages and in the store (file, folder or zip).
@@ -117,7 +156,9 @@ public struct TraceInput: Sendable {
 /// tracks with their accelerometer files, and lists the other files one by one.
 public enum TraceInputs {
     /// Inputs for `paths` in order. `fromFolder` marks files found inside a folder (which may be
-    /// skipped when they are not traces, e.g. truth.csv) as opposed to named ones.
+    /// skipped when they are not traces, e.g. truth.csv) as opposed to named ones. A zip that
+    /// cannot be read is an `.unreadable` input, named or found, so the other inputs go on;
+    /// files an export does not use are `.leftOut` inputs.
     public static func find(_ paths: [String]) throws -> [(input: TraceInput, fromFolder: Bool)] {
         var out: [(input: TraceInput, fromFolder: Bool)] = []
         var named: [String] = []
@@ -131,7 +172,7 @@ public enum TraceInputs {
                 out += try inputs(inFolder: path, top: true)
             } else if path.lowercased().hasSuffix(".zip") {
                 flushNamed()
-                out.append((try zipInput(path), false))
+                out += zipInputs(path).map { ($0, false) }
             } else {
                 named.append(path)
             }
@@ -140,46 +181,101 @@ public enum TraceInputs {
         return out
     }
 
-    /// The recording a folder is, if it is one export (Sensor Logger or phyphox).
-    public static func recording(in container: RecordingContainer) throws -> TraceInput.Kind? {
-        for file in try container.files() where isCSV(file) && !file.hasPrefix("meta/") {
-            let names = headerNames(container.head(file))
-            if SensorLoggerFormat.isSensorLoggerHeader(names) {
-                switch SensorLoggerFormat.File(fileName: file) {
-                case .totalAcceleration?, .accelerometer?: return .sensorLogger(container)
-                default: break
-                }
+    /// The recording `container` holds, if it is one export (Sensor Logger or phyphox), and
+    /// its files the recording does not read, each with the reason.
+    ///
+    /// A folder must look like a whole export, so that one phone-app CSV among other files does
+    /// not turn the folder into one recording: Sensor Logger needs its acceleration file
+    /// (`TotalAcceleration.csv` or `Accelerometer.csv`, with its header) and `Location.csv` or
+    /// `Metadata.csv`; phyphox needs an acceleration file with its header and either `meta/` or
+    /// its file set (only phyphox CSVs, acceleration and location). A zip is one recording by
+    /// nature, so its acceleration file is enough.
+    static func recording(in container: RecordingContainer) throws -> (kind: TraceInput.Kind, leftOut: [(file: String, reason: String)])? {
+        let files = try container.files()
+        let top = files.filter { !$0.hasPrefix("meta/") }
+        let strict = !container.isZip
+
+        // Sensor Logger: known file names, the acceleration file with the app's header.
+        let roles = Dictionary(top.compactMap { f in SensorLoggerFormat.File(fileName: f).map { ($0, f) } }, uniquingKeysWith: { a, _ in a })
+        if let acceleration = roles[.totalAcceleration] ?? roles[.accelerometer],
+            SensorLoggerFormat.isSensorLoggerHeader(headerNames(container.head(acceleration))),
+            !strict || roles[.location] != nil || roles[.metadata] != nil
+        {
+            let used = Set(roles.values)
+            let leftOut = files.filter { !used.contains($0) }.map {
+                ($0, "in a Sensor Logger export, not one of the files streetbump reads (\(SensorLoggerFormat.File.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            if let (kind, _) = PhyphoxFormat.recognize(header: names), kind == .acceleration { return .phyphox(container) }
+            return (.sensorLogger(container), leftOut)
         }
-        return nil
+
+        // phyphox: files by header.
+        var kinds: [String: PhyphoxFormat.File] = [:]
+        for file in top where isCSV(file) {
+            if let (kind, _) = PhyphoxFormat.recognize(header: headerNames(container.head(file))) { kinds[file] = kind }
+        }
+        guard kinds.values.contains(.acceleration) else { return nil }
+        if strict {
+            let hasMeta = files.contains { $0.hasPrefix("meta/") }
+            let fileSet = top.allSatisfy { kinds[$0] != nil } && kinds.values.contains(.location)
+            guard hasMeta || fileSet else { return nil }
+        }
+        let leftOut = files.filter { !$0.hasPrefix("meta/") && (kinds[$0] == nil || kinds[$0] == .linearAcceleration) }.map {
+            ($0, kinds[$0] == .linearAcceleration
+                ? "phyphox acceleration without g, which bump detection cannot use" : "in a phyphox export, not one of its sensor files")
+        }
+        return (.phyphox(container), leftOut)
     }
 
-    private static func zipInput(_ path: String) throws -> TraceInput {
-        let container = RecordingContainer.zip(try ZipArchive(path: path))
-        guard let kind = try recording(in: container) else {
-            let files = try container.files().prefix(12).joined(separator: ", ")
-            throw FileError(path: path, message: "not a Sensor Logger or phyphox export: no acceleration file with their header among \(files)")
+    /// The inputs of a zip: the recording and the entries it leaves out, or why it cannot be read.
+    private static func zipInputs(_ path: String) -> [TraceInput] {
+        do {
+            let archive = try ZipArchive(path: path)
+            // The folder that holds the recording: the one all entries share, else the first
+            // (shallowest) folder whose files are an export, e.g. beside a README or Finder's
+            // __MACOSX folder.
+            let visible = archive.entries.map(\.name).filter { !isJunk($0) }
+            var roots = [commonFolder(visible)]
+            for name in visible.sorted(by: { ($0.split(separator: "/").count, $0) < ($1.split(separator: "/").count, $1) }) where isCSV(name) {
+                let folder = name.lastIndex(of: "/").map { String(name[...$0]) } ?? ""
+                if !roots.contains(folder) { roots.append(folder) }
+                if roots.count >= 64 { break }
+            }
+            for root in roots {
+                let container = RecordingContainer.zip(archive, root: root)
+                guard let (kind, leftOut) = try recording(in: container) else { continue }
+                let place = root.isEmpty ? "in a folder of the zip that is not part of the recording" : "in the zip, outside the recording's folder '\(root)'"
+                let outside = try container.entriesOutside().map { ("\(path):\($0)", place) }
+                return [TraceInput(path: path, kind: kind)]
+                    + (leftOut.map { (container.displayName($0.file), $0.reason) } + outside).map { TraceInput(path: $0.0, kind: .leftOut($0.1)) }
+            }
+            let files = visible.prefix(12).joined(separator: ", ")
+            return [TraceInput(path: path, kind: .unreadable("not a Sensor Logger or phyphox export: no acceleration file with their header among \(files)"))]
+        } catch let error as FileError {
+            return [TraceInput(path: path, kind: .unreadable(error.message))]
+        } catch {
+            return [TraceInput(path: path, kind: .unreadable("\(error)"))]
         }
-        return TraceInput(path: path, kind: kind)
     }
 
     private static func inputs(inFolder folder: String, top: Bool) throws -> [(input: TraceInput, fromFolder: Bool)] {
         let container = RecordingContainer.folder(folder)
-        if let kind = try recording(in: container) { return [(TraceInput(path: folder, kind: kind), !top)] }
         var out: [(input: TraceInput, fromFolder: Bool)] = []
+        let recording = try recording(in: container)
+        if let (kind, leftOut) = recording {
+            out.append((TraceInput(path: folder, kind: kind), !top))
+            out += leftOut.map { (TraceInput(path: container.displayName($0.file), kind: .leftOut($0.reason)), true) }
+        }
         var files: [String] = []
         for name in try FileSystem.entries(of: folder) {
-            let full = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+            let full = RecordingContainer.join(folder, name)
             if FileSystem.isDirectory(full) {
-                out += try inputs(inFolder: full, top: false)
+                // An export's meta/ folder is part of it; any other folder is read on its own.
+                if recording == nil || name != "meta" { out += try inputs(inFolder: full, top: false) }
+            } else if recording != nil {
+                continue  // the export's files: read as the recording or listed as left out above
             } else if name.lowercased().hasSuffix(".zip") {
                 // A zip that is not an export is reported, not silently skipped: it was meant to be read.
-                do {
-                    out.append((try zipInput(full), true))
-                } catch let error as FileError {
-                    out.append((TraceInput(path: full, kind: .unreadable(error.message)), true))
-                }
+                out += zipInputs(full).map { ($0, true) }
             } else {
                 files.append(full)
             }
@@ -239,6 +335,20 @@ public enum TraceInputs {
 
     /// The first bytes of a file, decompressed when it is gzip.
     public static func head(of path: String) -> [UInt8] { ByteSource.head(of: path) }
+
+    /// True for what macOS Finder adds to zips and folders (`__MACOSX/`, `._name` resource
+    /// forks, `.DS_Store`) and other hidden files: never part of a recording.
+    static func isJunk(_ name: String) -> Bool {
+        name.split(separator: "/").contains { $0.hasPrefix(".") || $0 == "__MACOSX" }
+    }
+
+    /// "dir/" when every name is inside that one folder, else "".
+    static func commonFolder(_ names: [String]) -> String {
+        let files = names.filter { !$0.hasSuffix("/") }
+        guard let first = files.first, let slash = first.firstIndex(of: "/") else { return "" }
+        let prefix = String(first[...slash])
+        return files.allSatisfy { $0.hasPrefix(prefix) } ? prefix : ""
+    }
 
     /// The names in a header line (first line of `head`).
     static func headerNames(_ head: [UInt8]) -> [String] {

@@ -11,29 +11,37 @@ import Darwin
 /// with a message saying why, an archive whose entry names could escape a folder (absolute
 /// paths, `..`, backslashes), encrypted entries, other compression methods, zip64, and entries
 /// that declare more than `limits.maxDecompressedBytes` or expand more than `limits.maxRatio`
-/// times (a zip bomb); the inflater checks the real sizes and CRC-32 as it goes.
-public struct ZipArchive: Sendable {
+/// times (a zip bomb); the inflater checks the real sizes and CRC-32 as it goes. Also refuses
+/// more than `maxEntries` entries, and entries whose local header and data do not lie whole
+/// before the central directory or overlap another entry's (overlapping entries are how zip
+/// bombs beyond the ratio check are built).
+struct ZipArchive: Sendable {
     /// One file in the archive.
-    public struct Entry: Sendable, Equatable {
+    struct Entry: Sendable, Equatable {
         /// The path inside the archive, "/"-separated.
-        public var name: String
-        public var method: UInt16
-        public var crc32: UInt32
-        public var compressedSize: Int
-        public var size: Int
+        var name: String
+        var method: UInt16
+        var crc32: UInt32
+        var compressedSize: Int
+        var size: Int
         /// Where the entry's local header starts.
         var localHeaderOffset: Int
-
-        /// True for a folder entry (its name ends with "/").
-        public var isDirectory: Bool { name.hasSuffix("/") }
+        /// Where its data starts (after the local header, its name and extra field).
+        var dataOffset = 0
     }
 
-    public let path: String
-    public let entries: [Entry]
+    let path: String
+    /// The file entries (folders left out), in central-directory order.
+    let entries: [Entry]
     let limits: UploadLimits
+    /// Index in `entries` by name (the first, if a name repeats).
+    private let index: [String: Int]
+
+    /// Most entries an archive may have: phone exports have a few dozen.
+    static let maxEntries = 10_000
 
     /// Reads the central directory of the zip file at `path`.
-    public init(path: String, limits: UploadLimits = .files) throws {
+    init(path: String, limits: UploadLimits = .files) throws {
         self.path = path
         self.limits = limits
         let fd = open(path, O_RDONLY)
@@ -50,6 +58,9 @@ public struct ZipArchive: Sendable {
             throw FileError(path: path, message: "not a zip file (no end of central directory record)")
         }
         let entryCount = Int(tail.u16(eocd + 10))
+        if entryCount > Self.maxEntries {
+            throw FileError(path: path, message: "the zip has \(entryCount) entries, more than \(Self.maxEntries): not a phone export")
+        }
         let directorySize = Int(tail.u32(eocd + 12))
         let directoryOffset = Int(tail.u32(eocd + 16))
         if entryCount == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF
@@ -99,7 +110,33 @@ public struct ZipArchive: Sendable {
             }
             entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: compressed, size: size, localHeaderOffset: local))
         }
+        // Each entry's local header and data must lie whole before the central directory, and
+        // no two entries may share bytes.
+        for i in entries.indices {
+            let entry = entries[i]
+            guard entry.localHeaderOffset + 30 <= directoryOffset else {
+                throw FileError(path: path, message: "entry '\(entry.name)': its local header lies outside the entries' part of the file")
+            }
+            let header = try Self.read(fd, path, at: entry.localHeaderOffset, count: 30)
+            guard header.count == 30, header.u32(0) == 0x0403_4B50 else {
+                throw FileError(path: path, message: "entry '\(entry.name)': corrupt local header")
+            }
+            entries[i].dataOffset = entry.localHeaderOffset + 30 + Int(header.u16(26)) + Int(header.u16(28))
+            guard entries[i].dataOffset + entry.compressedSize <= directoryOffset else {
+                throw FileError(path: path, message: "entry '\(entry.name)': its data runs past the entries' part of the file (truncated or forged zip)")
+            }
+        }
+        var previous: Entry?
+        for entry in entries.sorted(by: { $0.localHeaderOffset < $1.localHeaderOffset }) {
+            if let previous, entry.localHeaderOffset < previous.dataOffset + previous.compressedSize {
+                throw FileError(path: path, message: "refused: entries '\(previous.name)' and '\(entry.name)' overlap (a zip bomb's trick)")
+            }
+            previous = entry
+        }
         self.entries = entries
+        var index: [String: Int] = [:]
+        for (i, entry) in entries.enumerated() where index[entry.name] == nil { index[entry.name] = i }
+        self.index = index
     }
 
     /// Why an entry name is unsafe to use as a path, or nil when it is fine.
@@ -113,37 +150,24 @@ public struct ZipArchive: Sendable {
     }
 
     /// The entry named `name` (exact path inside the archive).
-    public func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
+    func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
 
-    /// A stream of the entry's uncompressed bytes.
-    func source(for entry: Entry) throws -> ByteSource {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw FileError.errno(path, "cannot open") }
-        defer { close(fd) }
-        let header = try Self.read(fd, path, at: entry.localHeaderOffset, count: 30)
-        guard header.count == 30, header.u32(0) == 0x0403_4B50 else {
-            throw FileError(path: path, message: "entry '\(entry.name)': corrupt local header")
-        }
-        let dataOffset = entry.localHeaderOffset + 30 + Int(header.u16(26)) + Int(header.u16(28))
+    /// A stream of the entry's uncompressed bytes, read `chunkSize` compressed bytes at a time.
+    func source(for entry: Entry, chunkSize: Int = 256 << 10) throws -> ByteSource {
         let compression: ByteSource.Compression = entry.method == 8
             ? .zipDeflate(crc: entry.crc32, size: entry.size) : .zipStored(crc: entry.crc32)
-        return try ByteSource(path: path, offset: dataOffset, length: entry.compressedSize, compression: compression, limits: limits,
-                              chunkSize: 256 << 10)
+        return try ByteSource(path: path, offset: entry.dataOffset, length: entry.compressedSize, compression: compression, limits: limits,
+                              chunkSize: chunkSize)
     }
 
     /// The whole (small) entry, for metadata files.
     func contents(of entry: Entry, limit: Int = 1 << 20) throws -> [UInt8] {
-        let source = try source(for: entry)
-        var bytes: [UInt8] = []
-        while try source.next({ bytes.append(contentsOf: $0) }) {
-            if bytes.count > limit { throw FileError(path: "\(path):\(entry.name)", message: "larger than \(limit) bytes") }
-        }
-        return bytes
+        try source(for: entry).readAll(limit: limit, name: "\(path):\(entry.name)")
     }
 
-    /// The first `count` bytes of the entry.
+    /// The first `count` bytes of the entry, inflated from a few KiB of its compressed data.
     func head(of entry: Entry, count: Int = 4096) -> [UInt8] {
-        guard let source = try? source(for: entry) else { return [] }
+        guard let source = try? source(for: entry, chunkSize: 4096) else { return [] }
         var bytes: [UInt8] = []
         while bytes.count < count, (try? source.next({ bytes.append(contentsOf: $0) })) == true {}
         return Array(bytes.prefix(count))

@@ -4,13 +4,15 @@ import BumpIngest
 /// Which inputs a command given files and folders should read.
 enum TraceFiles {
     /// The inputs for `paths` (see `TraceInputs.find`), and the files found in folders that are
-    /// not traces (truth.csv, notes), each with the reason, so a folder's other files do not
-    /// fail the batch. Named files are always kept: if they cannot be read, the reader says why.
+    /// not traces (truth.csv, notes) or that an export does not use, each with the reason, so a
+    /// folder's other files do not fail the batch and none is dropped silently. Named files are always kept: if they cannot be read, the reader says why.
     static func inputs(_ paths: [String], options: ReadOptions) throws -> (inputs: [TraceInput], skipped: [(path: String, reason: String)]) {
         var inputs: [TraceInput] = []
         var skipped: [(path: String, reason: String)] = []
         for (input, fromFolder) in try TraceInputs.find(paths) {
-            if fromFolder, case .file(let path) = input.kind, let reason = notATrace(path, options: options) {
+            if case .leftOut(let reason) = input.kind {
+                skipped.append((input.path, reason))
+            } else if fromFolder, case .file(let path) = input.kind, let reason = notATrace(path, options: options) {
                 skipped.append((path, reason))
             } else {
                 inputs.append(input)

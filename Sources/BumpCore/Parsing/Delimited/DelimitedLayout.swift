@@ -14,7 +14,9 @@ public enum TraceField: Int, Sendable, CaseIterable, Hashable {
 
 /// How a delimited file writes its times.
 public enum TimeEncoding: Sendable, Equatable {
-    /// Numbers in this unit; nil guesses the unit from the first row's magnitude (`TimeUnit`).
+    /// Numbers in this unit; nil guesses it: epoch times from the first row's magnitude
+    /// (`TimeUnit`), times since the start from the spacing of the first rows (ms when they
+    /// step by 2 or more, else s).
     case number(TimeUnit?)
     /// Wall-clock time of day, `HH:MM:SS` with a fraction after ":" or "." (`12:03:45:1234`),
     /// optionally after a date (`2024-05-01 12:03:45.123`). Without a date, times are
@@ -44,10 +46,16 @@ public struct DelimitedLayout: Sendable, Equatable {
     public var separator: UInt8?
     /// Milliseconds added to every time, for sources whose times count from a known start.
     public var timeOffset: Double
+    /// True when the source writes the last fix again on every row until the next one
+    /// (Physics Toolbox, loggers read through a column map): a fix at the same position as the
+    /// previous one is then that fix repeated, and dropped. False where every fix is a real
+    /// reading (Sensor Logger, phyphox), so a vehicle standing still keeps its fixes.
+    public var repeatsFixes: Bool
 
     public init(
         formatName: String, columns: [TraceField: String], time: TimeEncoding = .number(nil),
-        accelerationScale: Double = 1, missing: [Double] = [], separator: UInt8? = nil, timeOffset: Double = 0
+        accelerationScale: Double = 1, missing: [Double] = [], separator: UInt8? = nil, timeOffset: Double = 0,
+        repeatsFixes: Bool = false
     ) {
         self.formatName = formatName
         self.columns = columns
@@ -56,6 +64,7 @@ public struct DelimitedLayout: Sendable, Equatable {
         self.missing = missing
         self.separator = separator
         self.timeOffset = timeOffset
+        self.repeatsFixes = repeatsFixes
     }
 
     /// Standard gravity, for files in g.
@@ -117,12 +126,7 @@ public struct DelimitedLayout: Sendable, Equatable {
             }
             sentinels.append(value)
         }
-        self.init(formatName: "column map", columns: columns, time: time, accelerationScale: scale, missing: sentinels)
-    }
-
-    /// The `--columns` value that gives this layout's column map.
-    public var columnMap: String {
-        TraceField.allCases.compactMap { field in columns[field].map { "\(field.name)=\($0)" } }.joined(separator: ",")
+        self.init(formatName: "column map", columns: columns, time: time, accelerationScale: scale, missing: sentinels, repeatsFixes: true)
     }
 }
 

@@ -31,6 +31,9 @@ public struct DelimitedTraceReader: Sendable {
     public let tripDevices: [String?] = [nil]
     /// The header's column names as written (quotes removed), once read.
     public private(set) var headerNames: [String] = []
+    /// How the reader read what the file left open (a guessed time unit), for the person
+    /// checking the result; empty when nothing was guessed.
+    public private(set) var notes: [String] = []
 
     var framer: LineFramer
     private var headerRead = false
@@ -43,6 +46,11 @@ public struct DelimitedTraceReader: Sendable {
     private var lastUsedColumn = 0
     private var timeUnit: TimeUnit?
     private var toMilliseconds = (multiplier: 1.0, divisor: 1.0)
+    /// Rows (times not yet converted) and their lines, held while the unit of relative times
+    /// is guessed from their spacing.
+    private var undecided: [(row: TraceRow, line: Int)] = []
+    /// How many rows of relative times are looked at to guess their unit.
+    static let unitGuessRows = 16
     /// For clock times without a date: the day added after the clock passed midnight.
     private var dayOffset = 0.0
     private var lastClock = -Double.infinity
@@ -60,7 +68,7 @@ public struct DelimitedTraceReader: Sendable {
         self.tripNames = [defaultTrip]
         self.maxIssues = maxIssues
         self.framer = LineFramer(maxLineBytes: maxLineBytes)
-        self.fixes = FixCleaner(missing: layout.missing)
+        self.fixes = FixCleaner(missing: layout.missing, dropsRepeats: layout.repeatsFixes)
         pending.reserveCapacity(pendingBatchSize)
     }
 
@@ -103,6 +111,7 @@ public struct DelimitedTraceReader: Sendable {
     @usableFromInline
     mutating func readFinalLine() throws(TraceReadError) {
         try frameFinalLine()
+        if !undecided.isEmpty { decideTimeUnit() }
         stats.lines = framer.lineNumber
         if !headerRead {
             throw TraceReadError(source: source, line: 1, message: "empty file: no header line; expected \(expectedHeader)")
@@ -139,10 +148,10 @@ extension DelimitedTraceReader: LineConsumer {
         reject(RowProblem(field: nil, reason: "line longer than \(framer.maxLineBytes) bytes"))
     }
 
-    private mutating func reject(_ problem: RowProblem) {
+    private mutating func reject(_ problem: RowProblem, line: Int? = nil) {
         stats.rejectedRows += 1
         if issues.count < maxIssues {
-            issues.append(RowIssue(source: source, line: framer.lineNumber, field: problem.field, reason: problem.reason))
+            issues.append(RowIssue(source: source, line: line ?? framer.lineNumber, field: problem.field, reason: problem.reason))
         }
     }
 
@@ -183,7 +192,7 @@ extension DelimitedTraceReader: LineConsumer {
         while true {
             let role = roles[column]
             if role < 0 {
-                while p < end, p.pointee != separator { p += 1 }
+                try skipField(&p, end, column: column)
             } else if role == 0, layout.time == .clock {
                 row.t = try clockTime(&p, end, column: column)
             } else {
@@ -198,18 +207,35 @@ extension DelimitedTraceReader: LineConsumer {
             p += 1
             column += 1
         }
+        if timeUnit == nil, !row.t.isNaN, layout.time != .clock {
+            if case .number(let fixed?) = layout.time {
+                setTimeUnit(fixed)
+            } else if row.t.magnitude >= 1e11 {
+                // Epoch times: the magnitude tells the unit (see `TimeUnit`).
+                setTimeUnit(TimeUnit(guessingFrom: row.t))
+            } else {
+                // Times since the start: seconds or milliseconds, told apart by their spacing.
+                undecided.append((row, framer.lineNumber))
+                if undecided.count >= Self.unitGuessRows { decideTimeUnit() }
+                return
+            }
+        }
+        try accept(row)
+    }
+
+    /// Converts the time, scales the acceleration, cleans the fix and keeps the row.
+    private mutating func accept(_ parsed: TraceRow) throws(RowProblem) {
+        var row = parsed
         // Times first: the cleaner derives speeds from them.
         if !row.t.isNaN {
             if layout.time == .clock {
                 row.t += layout.timeOffset
             } else {
-                if timeUnit == nil {
-                    let unit: TimeUnit
-                    if case .number(let fixed?) = layout.time { unit = fixed } else { unit = TimeUnit(guessingFrom: row.t) }
-                    timeUnit = unit
-                    toMilliseconds = unit.millisecondFactors
-                }
                 row.t = row.t * toMilliseconds.multiplier / toMilliseconds.divisor + layout.timeOffset
+                // 1e306 s is a finite number but no time in ms: it would push every later row out as late.
+                guard row.t.isFinite else {
+                    throw RowProblem(field: timeColumnName, reason: "time \(parsed.t) is out of range once converted to milliseconds")
+                }
             }
         }
         let scale = layout.accelerationScale
@@ -220,6 +246,53 @@ extension DelimitedTraceReader: LineConsumer {
         try checkRowRules(row)
         pending.append(row)
         stats.rows += 1
+    }
+
+    private mutating func setTimeUnit(_ unit: TimeUnit) {
+        timeUnit = unit
+        toMilliseconds = unit.millisecondFactors
+    }
+
+    /// Guesses the unit of relative times from the rows held so far, then reads them: sensors
+    /// sample every 1 to 1000 ms, so a typical step of 2 or more is milliseconds (10 for
+    /// 100 Hz) and one below is seconds (0.01 for 100 Hz, 1 for a fix a second). Says so in
+    /// `notes`, since `--time-unit` settles it.
+    private mutating func decideTimeUnit() {
+        let times = undecided.map(\.row.t)
+        var steps = zip(times.dropFirst(), times).map { $0 - $1 }.filter { $0 > 0 }
+        steps.sort()
+        let typical = steps.isEmpty ? 0 : steps[steps.count / 2]
+        let unit: TimeUnit = typical >= 2 ? .milliseconds : .seconds
+        setTimeUnit(unit)
+        notes.append("times since the start read as \(unit == .milliseconds ? "milliseconds" : "seconds") (guessed from their spacing; --time-unit sets it)")
+        let held = undecided
+        undecided.removeAll()
+        for (row, line) in held {
+            do {
+                try accept(row)
+            } catch {
+                reject(error, line: line)
+            }
+        }
+    }
+
+    private var timeColumnName: String {
+        roles.firstIndex(of: 0).map { headerNames[$0] } ?? layout.columns[.t] ?? "t"
+    }
+
+    /// Moves past a column that is not read, quotes honoured (a quoted field may hold the separator).
+    @inline(__always)
+    private func skipField(_ p: inout UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, column: Int) throws(RowProblem) {
+        var q = p
+        while q < end, q.pointee == UInt8(ascii: " ") { q += 1 }
+        if q < end, q.pointee == UInt8(ascii: "\"") {
+            guard scanDelimitedField(&p, end, separator: separator) != nil else {
+                throw RowProblem(field: headerNames[column], reason: "unterminated quote")
+            }
+            return
+        }
+        while q < end, q.pointee != separator { q += 1 }
+        p = q
     }
 
     /// A number field (empty or NaN: absent), ending at the separator or the line's end.
@@ -241,14 +314,15 @@ extension DelimitedTraceReader: LineConsumer {
         guard let field = scanDelimitedField(&q, end, separator: separator) else { return nil }
         let (s, n) = field.trimmed
         if n == 0 { return (.nan, q) }
-        guard let value = parseNumberText(s, n), !value.isInfinite else { return nil }
+        // A quoted field cannot be split by the separator, so "0,123" is a decimal comma even in a comma-separated file.
+        guard let value = parseNumberText(s, n, decimalComma: decimalPoint == UInt8(ascii: ",") || field.quoted), !value.isInfinite else { return nil }
         return (value, q)
     }
 
-    private func parseNumberText(_ p: UnsafePointer<UInt8>, _ count: Int) -> Double? {
+    private func parseNumberText(_ p: UnsafePointer<UInt8>, _ count: Int, decimalComma: Bool) -> Double? {
         if let value = parseDecimal(p, count) { return value }
-        guard decimalPoint != UInt8(ascii: ".") else { return nil }
-        let dotted = UnsafeBufferPointer(start: p, count: count).map { $0 == decimalPoint ? UInt8(ascii: ".") : $0 }
+        guard decimalComma else { return nil }
+        let dotted = UnsafeBufferPointer(start: p, count: count).map { $0 == UInt8(ascii: ",") ? UInt8(ascii: ".") : $0 }
         return dotted.withUnsafeBufferPointer { parseDecimal($0.baseAddress!, $0.count) }
     }
 

@@ -6,19 +6,22 @@
 /// - a negative accuracy means the fix is invalid (Android and iOS both report it so), a
 ///   negative speed means the speed is unknown;
 /// - 0,0 ("null island") is an unset position, not a place;
-/// - the same position as the previous fix is the previous fix repeated between fixes (loggers
-///   that write one row per accelerometer sample), so only its first appearance counts;
+/// - with `dropsRepeats` (loggers that write the last fix on every accelerometer row), the same
+///   position as the previous fix is that fix repeated, so only its first appearance counts;
+///   without it (apps that write each fix once) every fix counts, a vehicle standing still too;
 /// - a fix without speed gets the speed of travel from the previous fix, as the detector needs
 ///   speed to know the vehicle is moving.
 struct FixCleaner {
     let missing: [Double]
+    let dropsRepeats: Bool
     private var lastFix: (t: Double, lat: Double, lon: Double)?
 
     /// Longest gap between fixes across which a speed is derived, ms.
     static let maxSpeedGap = 10_000.0
 
-    init(missing: [Double]) {
+    init(missing: [Double], dropsRepeats: Bool) {
         self.missing = missing
+        self.dropsRepeats = dropsRepeats
     }
 
     /// Applies the rules to `row` (time already in milliseconds). Returns false when cleaning
@@ -44,7 +47,7 @@ struct FixCleaner {
         if row.speed < 0 { row.speed = .nan }
         if row.lat == 0 && row.lon == 0 { drop = true }
         if !drop, !row.lat.isNaN, !row.lon.isNaN {
-            if let last = lastFix, last.lat == row.lat, last.lon == row.lon {
+            if dropsRepeats, let last = lastFix, last.lat == row.lat, last.lon == row.lon {
                 drop = true
             } else {
                 if row.speed.isNaN, let last = lastFix, case let dt = row.t - last.t, dt > 0, dt <= Self.maxSpeedGap {

@@ -110,7 +110,8 @@ public enum PhysicsToolboxFormat {
             columns[.speed] = column(["speed (m/s)", "speed", "speed(m/s)"])
             columns[.accuracy] = column(["accuracy (m)", "accuracy", "horizontal accuracy (m)"])
         }
-        return DelimitedLayout(formatName: "Physics Toolbox", columns: columns, time: .clock, accelerationScale: DelimitedLayout.standardGravity)
+        return DelimitedLayout(
+            formatName: "Physics Toolbox", columns: columns, time: .clock, accelerationScale: DelimitedLayout.standardGravity, repeatsFixes: true)
     }
 }
 
