@@ -98,8 +98,9 @@ bench-check: deps
 
 # libFuzzer (with AddressSanitizer) on every reader: upload bodies (gzip, every single-file
 # format, detection) and files as ingest reads them (zip exports, gzip, GPX, CSV, NDJSON),
-# seeded from SampleTraces, FUZZ_SECONDS each. Crashers land in Tests/Fuzz/crashers/; a test
-# in `make test` replays every file there.
+# seeded from SampleTraces and Tests/Fuzz/regressions (hostile files a CLI test replays in
+# `make test`), FUZZ_SECONDS each. Crashers land in Tests/Fuzz/crashers/: add each to
+# Tests/Fuzz/regressions with its expected message in HostileFileTests.
 FUZZ_SECONDS ?= 300
 FUZZ_BUILD   := Tests/Fuzz/.build/release
 fuzz: deps
@@ -107,7 +108,7 @@ fuzz: deps
 	@mkdir -p Tests/Fuzz/crashers
 	@for f in FuzzUpload FuzzArchive; do \
 	  corpus=Tests/Fuzz/.build/corpus-$$f; mkdir -p $$corpus; \
-	  find SampleTraces -type f -size -64k -exec cp {} $$corpus/ \; ; \
+	  find SampleTraces Tests/Fuzz/regressions -type f -size -64k -exec cp {} $$corpus/ \; ; \
 	  for d in SampleTraces/phones/*/; do \
 	    seed=$$(mktemp -d); (cd $$d && for x in $$(find . -name "*.csv"); do mkdir -p $$seed/$$(dirname $$x); head -30 $$x > $$seed/$$x; done); \
 	    (cd $$seed && python3 -m zipfile -c $(CURDIR)/$$corpus/$$(basename $$d).zip $$(find . -name "*.csv" | sort)); rm -rf $$seed; \

@@ -251,3 +251,35 @@ struct PurgeCLITests {
         #expect(try store.counts().clusters == 0, "no events, no clusters")
     }
 }
+
+@Suite("hostile files")
+struct HostileFileTests {
+    @Test("bombs, a traversing zip, a zip claiming 65,535 entries, deep JSON, endless lines: each reported, none stops the batch")
+    func hostileFiles() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The committed ones (Tests/Fuzz/regressions, also fuzzing seeds) and three made here.
+        let committed = CLI.packageRoot.appendingPathComponent("Tests/Fuzz/regressions")
+        for name in try FileManager.default.contentsOfDirectory(atPath: committed.path) {
+            try FileManager.default.copyItem(at: committed.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        try Data((String(repeating: "{\"a\":", count: 50_000) + "1" + String(repeating: "}", count: 50_000) + "\n").utf8)
+            .write(to: dir.appendingPathComponent("deep.ndjson"))
+        try Data(("t,ax,ay,az,lat,lon,speed,accuracy\n" + String(repeating: "1", count: 3_000_000)).utf8).write(to: dir.appendingPathComponent("long-line.csv"))
+        try Data(("<gpx><trk><trkseg><trkpt lat=\"" + String(repeating: "a", count: 3_000_000)).utf8).write(to: dir.appendingPathComponent("endless.gpx"))
+        try FileManager.default.copyItem(at: CLI.packageRoot.appendingPathComponent("SampleTraces/city/trip-0001.csv"), to: dir.appendingPathComponent("good.csv"))
+
+        // Named one by one: inside a folder, files that do not look like traces are only skipped.
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted().map { dir.appendingPathComponent($0).path }
+        let r = try CLI.run(["detect"] + files)
+        #expect(r.status == 1, "some files failed: \(r.stderr)")
+        for expected in [
+            "bomb.csv.gz: gzip data expands more than 200 times", "bomb.zip: entry 'export/TotalAcceleration.csv' expands more than 200 times",
+            "many-entries.zip: the zip has 65535 entries", "traversal.zip: refused: entry '../../etc/Accelerometer.csv' leads out",
+            "deep.ndjson:1: field 'a': nested deeper than 32 levels", "long-line.csv:2: line longer than", "endless.gpx:1: track point longer than",
+        ] {
+            #expect(r.stderr.contains(expected), "\(expected)\n\(r.stderr)")
+        }
+        #expect(r.stderr.contains("good.csv: csv,") && !r.stdout.split(separator: "\n").dropFirst().isEmpty, "the good file is still read: \(r.stderr)")
+    }
+}
