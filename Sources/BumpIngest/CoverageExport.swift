@@ -21,10 +21,12 @@ public struct CoverageExport {
         squares = Coverage.grid(try store.coverageRows(), size: size)
     }
 
+    public static let csvHeader = "x,y,lat,lon,size_m,distance_m,trips,devices\n"
+
     /// CSV: the square's centre in the CRS and in WGS84, its size and what was driven there.
     public func csv() -> String {
         let m = transformer.metresPerUnit
-        var out = "x,y,lat,lon,size_m,distance_m,trips,devices\n"
+        var out = Self.csvHeader
         for s in squares {
             let (cx, cy) = ((s.x + s.size / 2) / m, (s.y + s.size / 2) / m)
             let ll = (try? transformer.inverse(x: cx, y: cy)) ?? (lon: .nan, lat: .nan)

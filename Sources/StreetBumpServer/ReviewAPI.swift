@@ -24,7 +24,7 @@ public struct ReviewAPI: Sendable {
 
     public func addRoutes(to router: Router<AppContext>) {
         // Decisions are JSON only: a cross-site form cannot send that content type without the
-        // browser asking first (and AccessMiddleware refuses foreign origins besides).
+        // browser asking first (and AccessMiddleware refuses cross-site requests besides).
         router.post("/api/v1/clusters/:id/actions") { request, context in
             var request = request
             guard (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json") else {
@@ -105,7 +105,7 @@ public struct ReviewAPI: Sendable {
         let export = try CoverageExport(store: store, size: size)
         if query.get("format") == "csv" {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(string: export?.csv() ?? "x,y,lat,lon,size_m,distance_m,trips,devices\n")))
+                            body: .init(byteBuffer: ByteBuffer(string: export?.csv() ?? CoverageExport.csvHeader)))
         }
         return ClusterAPI.json(export?.geoJSON() ?? "{\"type\":\"FeatureCollection\",\"features\":[]}", type: "application/geo+json")
     }
