@@ -63,14 +63,19 @@ public enum EventClustering {
             let window2 = 0.36 * r2
             for _ in 0..<8 {
                 var sx = 0.0, sy = 0.0, sw = 0.0
-                grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
-                    for k in grid.cells[n].range {
-                        let i = grid.sorted[k]
-                        let dx = points[i].x - cx, dy = points[i].y - cy
-                        if dx * dx + dy * dy <= window2 {
-                            sx += points[i].x * points[i].weight
-                            sy += points[i].y * points[i].weight
-                            sw += points[i].weight
+                grid.xs.withUnsafeBufferPointer { xs in
+                    grid.ys.withUnsafeBufferPointer { ys in
+                        grid.weights.withUnsafeBufferPointer { ws in
+                            grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
+                                for k in grid.cells[n].range {
+                                    let dx = xs[k] - cx, dy = ys[k] - cy
+                                    if dx * dx + dy * dy <= window2 {
+                                        sx += xs[k] * ws[k]
+                                        sy += ys[k] * ws[k]
+                                        sw += ws[k]
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -103,11 +108,13 @@ public enum EventClustering {
             var claimed = 0
             grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
                 for k in grid.cells[n].range {
-                    let i = grid.sorted[k]
-                    let dx = points[i].x - cx, dy = points[i].y - cy
-                    if owner[i] < 0 && dx * dx + dy * dy <= r2 {
-                        owner[i] = id
-                        claimed += 1
+                    let dx = grid.xs[k] - cx, dy = grid.ys[k] - cy
+                    if dx * dx + dy * dy <= r2 {
+                        let i = grid.sorted[k]
+                        if owner[i] < 0 {
+                            owner[i] = id
+                            claimed += 1
+                        }
                     }
                 }
             }
@@ -228,6 +235,11 @@ struct CellGrid {
     let cell: Double
     /// Point indices ordered by cell.
     let sorted: [Int]
+    /// Positions and weights in the same order as `sorted`: the mean-shift walks read them
+    /// contiguously instead of jumping through the points array.
+    let xs: [Double]
+    let ys: [Double]
+    let weights: [Double]
     let cells: [Cell]
     private let index: CellIndex
 
@@ -251,6 +263,9 @@ struct CellGrid {
         var index = CellIndex(capacity: cells.count)
         for (i, c) in cells.enumerated() { index.insert(c.key, i) }
         self.sorted = sorted
+        xs = sorted.map { points[$0].x }
+        ys = sorted.map { points[$0].y }
+        weights = sorted.map { points[$0].weight }
         self.cells = cells
         self.index = index
     }
