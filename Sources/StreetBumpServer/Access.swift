@@ -97,14 +97,19 @@ public struct AccessSettings: Sendable {
     /// Compares in time that depends only on `secret`'s length.
     static func constantTimeEquals(_ presented: Substring.UTF8View, _ secret: String.UTF8View) -> Bool {
         let p = Array(presented), s = Array(secret)
-        var diff = UInt8(truncatingIfNeeded: p.count ^ s.count)
-        for i in 0..<s.count { diff |= s[i] ^ (i < p.count ? p[i] : 0) }
+        // The lengths stay whole: truncated, a secret plus 256 more bytes would compare equal.
+        var diff = p.count ^ s.count
+        for i in 0..<s.count { diff |= Int(s[i] ^ (i < p.count ? p[i] : 0)) }
         return diff == 0
     }
 
+    /// `localhost`, `::1`, or an IPv4 literal in 127.0.0.0/8 (not a name like `127.example.com`,
+    /// which anyone can point anywhere).
     static func isLoopback(_ host: String) -> Bool {
         let h = host.lowercased()
-        return h == "localhost" || h == "::1" || h == "[::1]" || h.hasPrefix("127.")
+        if h == "localhost" || h == "::1" || h == "[::1]" { return true }
+        let parts = h.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { $0.count <= 3 && UInt8($0) != nil }
     }
 
     /// The host part of a Host header or an origin's authority (`name`, `name:port`, `[v6]:port`).
