@@ -26,22 +26,8 @@ struct LoadTests {
         #expect(bodies.count == 40)
 
         let db = dir.appendingPathComponent("load.sqlite").path
-        let port = Int.random(in: 20_000...40_000)
-        let serve = Process()
-        serve.executableURL = binary
-        serve.arguments = ["serve", "--db", db, "--port", String(port), "--no-file", "--privacy-trim", "0"]
-        serve.environment = env.filter { !$0.key.hasPrefix("STREETBUMP_") }
-        serve.standardOutput = FileHandle.nullDevice
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
+        let (serve, base) = try await CLI.serve(["--db", db, "--no-file", "--privacy-trim", "0"], binary: binary)
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        let base = "http://127.0.0.1:\(port)"
-        var up = false
-        for _ in 0..<300 where !up {
-            up = (try? await URLSession.shared.data(from: URL(string: base + "/healthz")!)) != nil
-            if !up { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        try #require(up, "serve answers /healthz")
 
         let config = URLSessionConfiguration.ephemeral
         config.httpMaximumConnectionsPerHost = Self.workers

@@ -13,23 +13,8 @@ struct ServeCLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("s.sqlite").path
         #expect(try CLI.run(["ingest", CrashTests.city.appendingPathComponent("csv").path, "--db", db]).status == 0)
-        let port = Int.random(in: 20_000...40_000)
-        let serve = Process()
-        serve.executableURL = CLI.binary
-        serve.arguments = ["serve", "--db", db, "--port", String(port)]
-        serve.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STREETBUMP_") }
-            .merging(["STREETBUMP_FILING_INTERVAL": "0.5"]) { $1 }
-        serve.standardOutput = FileHandle.nullDevice
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
+        let (serve, base) = try await CLI.serve(["--db", db], environment: ["STREETBUMP_FILING_INTERVAL": "0.5"])
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        let base = "http://127.0.0.1:\(port)"
-        var up = false
-        for _ in 0..<200 where !up {
-            up = (try? await URLSession.shared.data(from: URL(string: base + "/healthz")!)) != nil
-            if !up { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(up, "serve answers /healthz")
 
         let store = try TraceStore(path: db)
         let target = try #require(try store.clusters().first { c in try store.filings(ofCluster: c.id).isEmpty })
@@ -50,4 +35,49 @@ struct ServeCLITests {
         serve.waitUntilExit()
         #expect(serve.terminationReason == .exit && serve.terminationStatus == 0)
     }
+}
+
+@Suite("streetbump serve: retention")
+struct RetentionCLITests {
+    @Test("serve with retention_days applies it: trips stored longer ago are deleted and the clusters recomputed")
+    func retentionInServe() async throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        #expect(try CLI.run(["ingest", CrashTests.city.appendingPathComponent("csv").path, "--db", db]).status == 0)
+        let store = try TraceStore(path: db)
+        #expect(try store.counts().trips == 8)
+        // Zero days: everything already stored is past it.
+        let (serve, _) = try await CLI.serve(["--db", db, "--no-file"], environment: ["STREETBUMP_RETENTION_DAYS": "0"])
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        for _ in 0..<100 where try store.counts().trips > 0 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try store.counts().trips == 0 && store.counts().clusters == 0)
+        kill(serve.processIdentifier, SIGTERM)
+    }
+}
+
+extension CLI {
+    /// `streetbump serve` (of `binary`) on a random loopback port, once it answers /healthz.
+    static func serve(_ arguments: [String], environment: [String: String] = [:], binary: URL = CLI.binary) async throws -> (Process, base: String) {
+        let port = Int.random(in: 20_000...40_000)
+        let serve = Process()
+        serve.executableURL = binary
+        serve.arguments = ["serve", "--port", String(port)] + arguments
+        serve.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STREETBUMP_") }.merging(environment) { $1 }
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        let base = "http://127.0.0.1:\(port)"
+        for _ in 0..<300 {
+            if (try? await URLSession.shared.data(from: URL(string: base + "/healthz")!)) != nil { return (serve, base) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        kill(serve.processIdentifier, SIGKILL)
+        throw CLIError(message: "serve did not answer /healthz on port \(port) within 30 s")
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
