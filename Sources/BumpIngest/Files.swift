@@ -20,46 +20,6 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Reads a file (or stdin) in fixed-size chunks into one reused buffer: bounded memory for any size.
-public struct ChunkedFileReader {
-    public let path: String
-    private let fd: Int32
-    private let ownsDescriptor: Bool
-    private var buffer: UnsafeMutableRawBufferPointer
-
-    /// Opens `path` ("-" is stdin).
-    public init(path: String, chunkSize: Int = 1 << 20) throws {
-        self.path = path
-        if path == "-" {
-            fd = 0
-            ownsDescriptor = false
-        } else {
-            fd = open(path, O_RDONLY)
-            guard fd >= 0 else { throw FileError.errno(path, "cannot open") }
-            ownsDescriptor = true
-        }
-        buffer = .allocate(byteCount: chunkSize, alignment: 64)
-    }
-
-    /// Calls `body` with each chunk until end of file.
-    public mutating func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError.errno(path, "read failed")
-            }
-            if n == 0 { return }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-    }
-
-    public func close() {
-        if ownsDescriptor { _ = Glibc.close(fd) }
-        buffer.deallocate()
-    }
-}
-
 /// Buffered writer to a file or stdout/stderr; flushes when the buffer passes 1 MiB.
 public struct ByteWriter {
     public let path: String
@@ -149,27 +109,16 @@ public enum FileSystem {
     /// Regular files under `path` (recursively, sorted), or `path` itself when it is a file.
     public static func files(under path: String) throws -> [String] {
         guard isDirectory(path) else { return [path] }
-        guard let dir = opendir(path) else { throw FileError.errno(path, "cannot open directory") }
-        defer { closedir(dir) }
         var out: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name.hasPrefix(".") { continue }
-            let full = path.hasSuffix("/") ? path + name : path + "/" + name
-            out.append(contentsOf: try files(under: full))
+        for name in try entries(of: path) {
+            out.append(contentsOf: try files(under: path.hasSuffix("/") ? path + name : path + "/" + name))
         }
         return out.sorted()
     }
 
     /// The whole file (for small inputs: settings, truth and asset tables).
     public static func readAll(_ path: String) throws -> [UInt8] {
-        var file = try ChunkedFileReader(path: path)
-        defer { file.close() }
-        var bytes: [UInt8] = []
-        try file.forEachChunk { bytes.append(contentsOf: $0) }
-        return bytes
+        try ByteSource(path: path, compression: .none).readAll(limit: .max)
     }
 
     public static func writeText(_ text: String, to path: String) throws {

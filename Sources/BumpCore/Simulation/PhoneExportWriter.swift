@@ -227,33 +227,24 @@ public struct PhoneExportWriter {
 
     /// `HH:MM:SS:ffff` (UTC time of day), or `YYYY-MM-DD HH:MM:SS.ffff` for the decimal-comma style.
     private func clockTime(_ t: Double) -> String {
-        let tenths = Int((t * 10).rounded())
-        let dayTenths = tenths % 864_000_000
-        let h = dayTenths / 36_000_000, m = dayTenths / 600_000 % 60, s = dayTenths / 10_000 % 60, f = dayTenths % 10_000
-        let time = pad(h, 2) + ":" + pad(m, 2) + ":" + pad(s, 2)
-        if style == .physicsToolboxDecimalComma { return date(tenths / 864_000_000) + " " + time + "." + pad(f, 4) }
-        return time + ":" + pad(f, 4)
+        let c = clock(t)
+        if style == .physicsToolboxDecimalComma { return c.date + " " + c.time + "." + c.fraction }
+        return c.time + ":" + c.fraction
     }
 
     private func isoTime(_ t: Double) -> String {
-        let tenths = Int((t * 10).rounded())
-        let dayTenths = tenths % 864_000_000
-        let h = dayTenths / 36_000_000, m = dayTenths / 600_000 % 60, s = dayTenths / 10_000 % 60, f = dayTenths % 10_000
-        return date(tenths / 864_000_000) + "T" + pad(h, 2) + ":" + pad(m, 2) + ":" + pad(s, 2) + "." + pad(f, 4) + "Z"
+        let c = clock(t)
+        return c.date + "T" + c.time + "." + c.fraction + "Z"
     }
 
-    /// YYYY-MM-DD of days since 1970-01-01 (Howard Hinnant's civil_from_days).
-    private func date(_ days: Int) -> String {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+    /// Epoch ms as UTC date, `HH:MM:SS` and ten-thousandths of a second.
+    private func clock(_ t: Double) -> (date: String, time: String, fraction: String) {
+        let tenths = Int((t * 10).rounded())
+        let dayTenths = tenths % 864_000_000
+        let h = dayTenths / 36_000_000, m = dayTenths / 600_000 % 60, s = dayTenths / 10_000 % 60
+        let day = Timestamp.civil(days: tenths / 864_000_000)
+        return (pad(day.year, 4) + "-" + pad(day.month, 2) + "-" + pad(day.day, 2), pad(h, 2) + ":" + pad(m, 2) + ":" + pad(s, 2),
+                pad(dayTenths % 10_000, 4))
     }
 
     private func pad(_ n: Int, _ width: Int) -> String {

@@ -73,9 +73,8 @@ struct Clusters: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Export clusters as GeoJSON (RFC 7946, WGS84 lon/lat; CRS x/y as properties) or CSV.")
         @OptionGroup var store: StoreOptions
-        enum Format: String, ExpressibleByArgument { case geojson, csv }
         @Option(help: "geojson or csv.")
-        var format: Format = .geojson
+        var format: ExportOutput.Format = .geojson
         @Option(help: "Output file (default: stdout).")
         var out: String?
         @Option(help: "Only this class.")
@@ -88,16 +87,7 @@ struct Clusters: ParsableCommand {
             let rows = try db.clusters(classes: `class`.map { [$0] }).filter { all || `class` != nil || $0.cls != .noise }
             let crs = try db.setting("crs") ?? ""
             let text = format == .csv ? ClusterExport.csv(rows) : ClusterExport.geoJSON(rows, crs: crs)
-            if let out {
-                try FileSystem.writeText(text, to: out)
-                var err = ByteWriter.standardError()
-                try err.write("\(rows.count) clusters -> \(out)\n")
-                try err.flush()
-            } else {
-                var w = ByteWriter.standardOutput()
-                try w.write(text)
-                try w.flush()
-            }
+            try ExportOutput.write(text, to: out, what: "\(rows.count) clusters")
         }
     }
 }

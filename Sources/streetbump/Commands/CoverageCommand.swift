@@ -11,9 +11,8 @@ struct CoverageCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Export the coverage grid as GeoJSON polygons (RFC 7946, WGS84) or CSV (CRS and WGS84 centres).")
         @OptionGroup var store: StoreOptions
-        enum Format: String, ExpressibleByArgument { case geojson, csv }
         @Option(help: "geojson or csv.")
-        var format: Format = .geojson
+        var format: ExportOutput.Format = .geojson
         @Option(help: "Square edge in metres (default 100; config coverage_cell).")
         var cell: Double?
         @Option(help: "Output file (default: stdout).")
@@ -25,17 +24,7 @@ struct CoverageCommand: ParsableCommand {
             guard let export = try CoverageExport(store: try store.open(), size: size) else {
                 throw ValidationError("the store holds no trips yet: ingest some first")
             }
-            let text = format == .csv ? export.csv() : export.geoJSON()
-            if let out {
-                try FileSystem.writeText(text, to: out)
-                var err = ByteWriter.standardError()
-                try err.write("\(export.squares.count) squares of \(Int(size)) m -> \(out)\n")
-                try err.flush()
-            } else {
-                var w = ByteWriter.standardOutput()
-                try w.write(text)
-                try w.flush()
-            }
+            try ExportOutput.write(format == .csv ? export.csv() : export.geoJSON(), to: out, what: "\(export.squares.count) squares of \(Int(size)) m")
         }
     }
 }
