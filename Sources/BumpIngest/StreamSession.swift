@@ -90,8 +90,10 @@ public final class StreamSession {
     /// Trips currently open.
     public var openTrips: Int { sink.trips.count }
     /// Stream time from each announced event's hit to its commit (events announced when their
-    /// trip closes are not counted).
+    /// trip closes are not counted), for every event and for those the detector called a pothole
+    /// (a speed hump taken slowly is still under the car 2 s after it began).
     public private(set) var latency = LatencyHistogram()
+    public private(set) var potholeLatency = LatencyHistogram()
 
     /// Trips a previous run left open (it was killed), by name, with the wall time they were
     /// adopted: resumed if their rows come again, closed after the idle timeout otherwise.
@@ -205,7 +207,10 @@ public final class StreamSession {
             for u in updates {
                 for e in inserted[u.name] ?? [] {
                     out.append(.event(trip: u.name, event: e))
-                    if closing.isEmpty { latency.add(sink.streamTime - e.event.t) }
+                    if closing.isEmpty {
+                        latency.add(sink.streamTime - e.event.t)
+                        if e.event.kind == .pothole { potholeLatency.add(sink.streamTime - e.event.t) }
+                    }
                 }
             }
             clustersDirty = clustersDirty || inserted.values.contains { !$0.isEmpty }

@@ -24,6 +24,10 @@ public struct DetectorConfig: Sendable, Equatable {
     public var gpsLag = 0.0
     /// Milliseconds over which positions are interpolated or extrapolated.
     public var maxInterpolationGap = 10_000.0
+    /// Milliseconds of samples an event waits for the fix after it (about 1 s at 1 Hz GPS).
+    /// In a GPS dropout it is then placed from the fixes before it, so a stream can announce it
+    /// within 2 s of the hit instead of waiting out the dropout.
+    public var maxFixWait = 1_500.0
 
     public init() {}
 }

@@ -106,7 +106,7 @@ public struct TripDetector {
         for i in unlocated.indices {
             var e = unlocated[i]
             let when = e.t + config.gpsLag
-            let settled = final || track.isBracketed(when) || newestSample - when > config.maxInterpolationGap
+            let settled = final || track.isBracketed(when) || newestSample - when > config.maxFixWait
             guard settled else {
                 unlocated[kept] = e
                 kept += 1

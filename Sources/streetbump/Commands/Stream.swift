@@ -116,10 +116,13 @@ struct Stream: AsyncParsableCommand {
             throw error
         }
         await target?.stop()
-        let s = session.stats, l = session.latency
-        let latency = l.count > 0
-            ? "; hit to announcement (stream time): median ≤ \(Int(l.percentile(0.5))) ms, 90% ≤ \(Int(l.percentile(0.9))) ms, max \(Int(l.max)) ms"
-            : ""
+        let s = session.stats
+        func spread(_ l: LatencyHistogram) -> String {
+            "median ≤ \(Int(l.percentile(0.5))) ms, 90% ≤ \(Int(l.percentile(0.9))) ms, max \(Int(l.max)) ms"
+        }
+        var latency = ""
+        if session.latency.count > 0 { latency += "; hit to announcement (stream time): \(spread(session.latency))" }
+        if session.potholeLatency.count > 0 { latency += "; potholes: \(spread(session.potholeLatency))" }
         try err.write("stream: \(s.bytes) bytes, \(s.rows) rows (\(s.rejectedRows) rejected)\(latency)\(stopRequested.load(ordering: .relaxed) ? ", stopped by signal" : ""); everything committed\n")
         try err.flush()
         if let unreadable {
