@@ -61,9 +61,16 @@ extension TraceStore {
             let insertFix = try db.cachedStatement(sql: "INSERT OR IGNORE INTO stream_fix(trip_id, t, lat, lon, speed, accuracy) VALUES (?, ?, ?, ?, ?, ?)")
             let insertCell = try db.cachedStatement(sql: "INSERT OR IGNORE INTO coverage(cell, direction, trip_id) VALUES (?, ?, ?)")
             let keyExists = try db.cachedStatement(sql: "SELECT 1 FROM event WHERE key = ?")
+            // Cached: a fast replay commits thousands of times a second, and parsing SQL showed.
+            let openTrip = try db.cachedStatement(sql: "SELECT id FROM trip WHERE name = ? AND open = 1")
+            let updateTrip = try db.cachedStatement(sql: """
+                UPDATE trip SET device = COALESCE(device, ?), start_ms = MIN(start_ms, ?), end_ms = MAX(end_ms, ?),
+                    samples = MAX(samples, ?), fixes = MAX(fixes, ?), rate = ?, events = events + ?,
+                    trimmed_events = trimmed_events + ? WHERE id = ?
+                """)
             for u in updates {
                 let id: Int64
-                if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM trip WHERE name = ? AND open = 1", arguments: [u.name]) {
+                if let existing = try Int64.fetchOne(openTrip, arguments: [u.name]) {
                     id = existing
                 } else {
                     try db.execute(sql: """
@@ -81,11 +88,7 @@ extension TraceStore {
                     try insertFix.execute(arguments: [id, f.t, f.lat, f.lon, f.speed.finiteOrNil, f.accuracy.finiteOrNil])
                 }
                 for c in u.coverage { try insertCell.execute(arguments: [c.cell, c.direction, id]) }
-                try db.execute(sql: """
-                    UPDATE trip SET device = COALESCE(device, ?), start_ms = MIN(start_ms, ?), end_ms = MAX(end_ms, ?),
-                        samples = MAX(samples, ?), fixes = MAX(fixes, ?), rate = ?, events = events + ?,
-                        trimmed_events = trimmed_events + ? WHERE id = ?
-                    """, arguments: [u.device, u.start, u.end, u.samples, u.fixes, u.rate, fresh.count, u.trimmedEvents, id])
+                try updateTrip.execute(arguments: [u.device, u.start, u.end, u.samples, u.fixes, u.rate, fresh.count, u.trimmedEvents, id])
                 inserted[u.name] = fresh
             }
             return inserted
@@ -124,13 +127,12 @@ extension TraceStore {
         try pool.write { db in
             let delete = try db.cachedStatement(sql: "DELETE FROM event WHERE id = ?")
             for e in removeEvents { try delete.execute(arguments: [e]) }
-            try db.execute(sql: "DELETE FROM coverage WHERE trip_id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM coverage WHERE trip_id = ?").execute(arguments: [id])
             let insertCell = try db.cachedStatement(sql: "INSERT OR IGNORE INTO coverage(cell, direction, trip_id) VALUES (?, ?, ?)")
             for c in coverage { try insertCell.execute(arguments: [c.cell, c.direction, id]) }
-            try db.execute(sql: "DELETE FROM stream_fix WHERE trip_id = ?", arguments: [id])
-            try db.execute(sql: """
-                UPDATE trip SET open = 0, events = events - ?, trimmed_events = trimmed_events + ? WHERE id = ?
-                """, arguments: [removeEvents.count, removeEvents.count, id])
+            try db.cachedStatement(sql: "DELETE FROM stream_fix WHERE trip_id = ?").execute(arguments: [id])
+            try db.cachedStatement(sql: "UPDATE trip SET open = 0, events = events - ?, trimmed_events = trimmed_events + ? WHERE id = ?")
+                .execute(arguments: [removeEvents.count, removeEvents.count, id])
         }
     }
 }

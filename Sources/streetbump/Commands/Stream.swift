@@ -73,31 +73,31 @@ struct Stream: AsyncParsableCommand {
             try out.flush()
         }
 
+        // Parsing runs on its own thread, detection and the store on this one: two cores share
+        // the work, and a slow store fills the queue, which stops the reading (backpressure).
+        let parsed = BoundedQueue<ParsedRows>(capacity: 16)
+        let format = input, maxLineBytes = maxLineBytes
+        Thread.detachNewThread { Stream.parseStandardInput(format: format, maxLineBytes: maxLineBytes, into: parsed) }
+        defer { parsed.cancel() }
+
         do {
             try emit(try session.recover(now: ProcessInfo.processInfo.systemUptime))
-            let capacity = 1 << 20
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
-            defer { buffer.deallocate() }
-            var fds = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            reading: while !stopRequested.load(ordering: .relaxed) {
-                // Wait at most 200 ms so idle trips close and signals are seen on a quiet input.
-                let ready = poll(&fds, 1, 200)
-                if ready > 0 {
-                    let n = read(0, buffer.baseAddress, capacity)
-                    if n == 0 { break reading }
-                    if n < 0 {
-                        if errno == EINTR || errno == EAGAIN { continue }
-                        throw FileError(path: "stdin", message: "read failed: \(String(cString: strerror(errno)))")
-                    }
+            reading: while true {
+                // Wake at least every 200 ms so idle trips close on a quiet input.
+                switch parsed.pop(timeout: 0.2) {
+                case .item(let rows):
                     do {
-                        try emit(try session.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: ProcessInfo.processInfo.systemUptime))
+                        try emit(try session.apply(rows, now: ProcessInfo.processInfo.systemUptime))
                     } catch let error as TraceReadError {
                         // Not the format at all: keep what was read, then fail.
                         unreadable = error
                         break reading
                     }
-                } else if ready < 0 && errno != EINTR {
-                    throw FileError(path: "stdin", message: "poll failed: \(String(cString: strerror(errno)))")
+                case .timeout:
+                    break
+                case .closed(let error):
+                    if let error { throw error }
+                    break reading
                 }
                 for issue in session.takeIssues() { try err.write("warning: \(issue)\n") }
                 try err.flush()
@@ -130,5 +130,35 @@ struct Stream: AsyncParsableCommand {
             try err.flush()
             throw ExitCode(1)
         }
+    }
+
+    /// Reads stdin until EOF or a signal and hands it on parsed, in pieces of up to 64 KiB of
+    /// input. A signal ends the input: what was read before it is still parsed and handed on.
+    private static func parseStandardInput(format: TraceFormat, maxLineBytes: Int, into queue: BoundedQueue<ParsedRows>) {
+        var parser = StreamParser(format: format, maxLineBytes: maxLineBytes)
+        let capacity = 64 << 10
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
+        var fds = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        while !stopRequested.load(ordering: .relaxed) {
+            // Wait at most 200 ms at a time so a signal is seen on a quiet input.
+            let ready = poll(&fds, 1, 200)
+            if ready < 0 && errno != EINTR {
+                queue.close(error: FileError(path: "stdin", message: "poll failed: \(String(cString: strerror(errno)))"))
+                return
+            }
+            guard ready > 0 else { continue }
+            let n = read(0, buffer.baseAddress, capacity)
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                queue.close(error: FileError(path: "stdin", message: "read failed: \(String(cString: strerror(errno)))"))
+                return
+            }
+            let rows = parser.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            guard queue.push(rows), rows.failure == nil else { return queue.close() }
+        }
+        queue.push(parser.finish())
+        queue.close()
     }
 }

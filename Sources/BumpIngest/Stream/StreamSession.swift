@@ -69,24 +69,31 @@ public final class StreamSession {
     public let settings: StreamSettings
     let writer: StoreWriter
     var store: TraceStore { writer.store }
-    private var reader: TraceReader
+    /// Parses what `consume` is given; a caller parsing on another thread uses `apply` instead.
+    private var parser: StreamParser
     private var sink: StreamSink
+    /// Trip names and first devices by trip index, as the parser found them.
+    private var tripNames: [String] = []
+    private var tripDevices: [String?] = []
+    private var issues: [RowIssue] = []
     private var lastCommit = 0.0
     private var nextStaleCheck = (stream: -Double.infinity, wall: 0.0)
     private var lastRecluster = 0.0
     private var clustersDirty = false
     /// Set when the input turned out not to be text of the format at all; nothing more is read.
     private var readerFailed = false
+    /// Set once `consume` parsed bytes here, so `finish` flushes this parser's last line.
+    private var parsedHere = false
 
     public init(store: TraceStore, format: TraceFormat, settings: StreamSettings) throws {
         self.settings = settings
         writer = try StoreWriter(store: store, settings: settings.ingest)
-        reader = TraceReader(format: format, source: "stdin", defaultTrip: "stdin", maxIssues: 1_000, maxLineBytes: settings.maxLineBytes)
+        parser = StreamParser(format: format, maxLineBytes: settings.maxLineBytes)
         sink = StreamSink(config: settings.ingest.detector)
     }
 
     /// Rows, rejected rows and bytes read so far.
-    public var stats: ReadStats { reader.stats }
+    public private(set) var stats = ReadStats()
     /// Trips currently open.
     public var openTrips: Int { sink.trips.count }
     /// Stream time from each announced event's hit to its commit (events announced when their
@@ -108,33 +115,55 @@ public final class StreamSession {
         return []
     }
 
-    /// Feeds bytes read at wall time `now` (seconds, any monotonic origin) and returns what
-    /// became due on the way. Large chunks are taken in slices, so that an event is committed
-    /// about a second of stream time after it became final however fast a replay runs.
+    /// Feeds bytes read at wall time `now` (seconds, any monotonic origin): parses them here
+    /// and applies the rows. Throws `TraceReadError` once the input is not the format at all
+    /// (after applying the rows before that point).
     public func consume(_ chunk: UnsafeRawBufferPointer, now: Double) throws -> [StreamMessage] {
-        sink.wallNow = now
+        parsedHere = true
         var out: [StreamMessage] = []
         var offset = 0
         while offset < chunk.count {
-            let end = min(offset + Self.slice, chunk.count)
-            do {
-                try reader.consume(UnsafeRawBufferPointer(rebasing: chunk[offset..<end]), into: &sink)
-            } catch {
-                readerFailed = true
-                throw error
-            }
-            out += try poll(now: now)
+            let end = min(offset + (64 << 10), chunk.count)
+            out += try apply(parser.parse(UnsafeRawBufferPointer(rebasing: chunk[offset..<end])), now: now)
             offset = end
         }
         return out
     }
 
-    /// Small enough that even one sparse trip moves the stream by well under a second per slice;
-    /// the check after each slice is constant time.
-    static let slice = 4 << 10
+    /// Applies rows parsed (here or on another thread) at wall time `now` and returns what
+    /// became due on the way. Rows are taken in slices, so that an event is committed about a
+    /// second of stream time after it became final however fast a replay runs.
+    public func apply(_ parsed: ParsedRows, now: Double) throws -> [StreamMessage] {
+        tripNames += parsed.newTrips
+        tripDevices += repeatElement(nil, count: parsed.newTrips.count)
+        for (trip, device) in parsed.devices { tripDevices[trip] = device }
+        issues += parsed.issues
+        stats = parsed.stats
+        sink.wallNow = now
+        var out: [StreamMessage] = []
+        var offset = 0
+        while offset < parsed.rows.count {
+            let end = min(offset + Self.slice, parsed.rows.count)
+            for i in offset..<end { sink.accept(parsed.rows[i].row, trip: parsed.rows[i].trip) }
+            out += try poll(now: now)
+            offset = end
+        }
+        if let failure = parsed.failure {
+            readerFailed = true
+            throw failure
+        }
+        return out
+    }
+
+    /// Rows per slice: few enough that even one sparse trip moves the stream by well under a
+    /// second per slice; the check after each slice is constant time.
+    static let slice = 64
 
     /// Row problems since the last call (file, line, field, reason).
-    public func takeIssues() -> [RowIssue] { reader.takeIssues() }
+    public func takeIssues() -> [RowIssue] {
+        defer { issues.removeAll() }
+        return issues
+    }
 
     /// Does what is due at wall time `now`: commits, closes idle trips, re-clusters.
     public func poll(now: Double) throws -> [StreamMessage] {
@@ -169,12 +198,10 @@ public final class StreamSession {
 
     /// End of input or a signal: reads what is left, closes every trip, commits, re-clusters.
     public func finish() throws -> [StreamMessage] {
-        if !readerFailed {
-            // A broken last line is only a row problem here: the rest is committed.
-            try? reader.finish(into: &sink)
-        }
+        // A last line without a newline that `consume` was given.
+        var out = parsedHere && !readerFailed ? try apply(parser.finish(), now: sink.wallNow) : []
         if sink.hasUnresolved { try resolveNewTrips() }
-        var out = try commit(closing: Set(sink.trips.keys))
+        out += try commit(closing: Set(sink.trips.keys))
         for name in dormant.keys.sorted() { out += try closeStored(name: name) }
         dormant = [:]
         // Always: a run killed after its last commit but before re-clustering left the clusters
@@ -197,7 +224,7 @@ public final class StreamSession {
             guard let transformer else { break }
             guard let name = trip.storedName else { continue }
             names[index] = name
-            updates.append(sink.trips[index]!.takeUpdate(name: name, device: reader.tripDevices[index],
+            updates.append(sink.trips[index]!.takeUpdate(name: name, device: tripDevices[index],
                                                           privacyTrim: settings.ingest.privacyTrim, transformer: transformer))
         }
         sink.committed(all: due == nil)
@@ -230,7 +257,7 @@ public final class StreamSession {
     /// - otherwise the trip's own name.
     private func resolveNewTrips() throws {
         for (index, trip) in sink.trips where trip.storedName == nil {
-            let base = reader.tripNames[index]
+            let base = tripNames[index]
             var skip = -Double.infinity
             var name = base
             if dormant.removeValue(forKey: base) == nil {
