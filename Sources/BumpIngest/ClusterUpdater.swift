@@ -34,7 +34,7 @@ public enum ClusterUpdater {
         -> (clusters: [ClusterRecord], assignments: [(event: Int64, cluster: Int64)], changes: ClusterChanges)
     {
         let m = transformer.metresPerUnit
-        let points = snapshot.points
+        let points = snapshot.points.filter { !($0.accuracy > settings.maxEventAccuracy) }
         let clusterPoints = points.map { clusterPoint(x: $0.x, y: $0.y, accuracy: $0.accuracy, key: $0.key, metresPerUnit: m) }
         let scaled = snapshot.edits.map { edit -> ClusterEdit in
             switch edit {

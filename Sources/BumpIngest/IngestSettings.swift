@@ -8,6 +8,9 @@ public struct IngestSettings: Sendable {
     public var privacyTrim = 200.0
     /// Cluster radius, metres.
     public var radius = 8.0
+    /// Events placed no better than this (metres, twice the radius) cannot say which spot they
+    /// hit, e.g. one extrapolated deep into a GPS dropout: they are stored but not clustered.
+    public var maxEventAccuracy: Double { 2 * radius }
     public var detector = DetectorConfig()
     public var rules = ClusterRules()
 

@@ -122,4 +122,26 @@ struct IngestTests {
             #expect(r.f1 >= 0.95, "precision \(r.precision) recall \(r.recall) F1 \(r.f1)")
         }
     }
+
+    @Test("an event placed no better than twice the radius is stored but joins no cluster")
+    func uncertainEventsAreNotClustered() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-\(UUID().uuidString).sqlite").path
+        let store = try TraceStore(path: path)
+        try store.setSetting("crs", "EPSG:26986")
+        let settings = IngestSettings()
+        // Spot A: two well-placed hits and one placed to ±30 m; spot B, 200 m away: two hits at ±30 m.
+        let hits: [(x: Double, accuracy: Double)] = [(1_000, 4), (1_000, 5), (1_000, 30), (1_200, 30), (1_200, 30)]
+        let trips = hits.enumerated().map { i, h in
+            let t = 1_780_000_000_000 + Double(i) * 600_000
+            let e = BumpEvent(trip: 0, t: t, lat: 42.3, lon: -71.1, accuracy: h.accuracy, speed: 10, heading: 90, peak: 6)
+            return TripRecord(name: "trip-\(i)", device: nil, start: t - 1_000, end: t + 1_000, samples: 100, fixes: 2, rate: 50,
+                              trimmedEvents: 0, events: [StoredEvent(event: e, x: h.x, y: 900_000, key: UInt64(i + 1))], coverage: [])
+        }
+        try store.ingest(source: nil, trips: trips)
+        _ = try ClusterUpdater.update(store: store, settings: settings)
+        let clusters = try store.clusters()
+        #expect(clusters.count == 1)
+        #expect(clusters.first?.summary.events == 2)
+        #expect(abs((clusters.first?.x ?? 0) - 1_000) < 0.01)
+    }
 }
