@@ -223,16 +223,16 @@ public enum TraceRecognizer {
         }
     }
 
-    /// The first non-blank line of `head` without BOM and line end.
+    /// The first non-blank line of `head` without BOM and line end, leading blanks dropped.
+    /// Scans only as far as that line: `head` may be a whole megabyte.
     static func firstLine(_ head: UnsafeRawBufferPointer) -> [UInt8] {
-        var bytes = Array(head)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            var l = Array(line)
-            if l.last == UInt8(ascii: "\r") { l.removeLast() }
-            if l.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) {
-                return Array(l.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
-            }
+        var start = head.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        while start < head.count {
+            let end = head[start...].firstIndex(of: UInt8(ascii: "\n")) ?? head.count
+            var line = head[start..<end].drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            if line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) { return Array(line) }
+            start = end + 1
         }
         return []
     }
