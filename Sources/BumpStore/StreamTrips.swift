@@ -15,7 +15,8 @@ extension TraceStore {
         public var samples: Int
         public var fixes: Int
         public var rate: Double
-        /// Events this commit dropped by the privacy trim around the trip's start.
+        /// Events dropped so far in this run by the privacy trim around the trip's start: a running
+        /// total, so that a trip sent again after a crash, counting from zero, is not counted twice.
         public var trimmedEvents: Int
         /// New events, projected; events already stored (same key) are skipped.
         public var events: [StoredEvent]
@@ -66,7 +67,7 @@ extension TraceStore {
             let updateTrip = try db.cachedStatement(sql: """
                 UPDATE trip SET device = COALESCE(device, ?), start_ms = MIN(start_ms, ?), end_ms = MAX(end_ms, ?),
                     samples = MAX(samples, ?), fixes = MAX(fixes, ?), rate = ?, events = events + ?,
-                    trimmed_events = trimmed_events + ? WHERE id = ?
+                    trimmed_events = MAX(trimmed_events, ?) WHERE id = ?
                 """)
             for u in updates {
                 let id: Int64

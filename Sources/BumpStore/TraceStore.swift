@@ -419,6 +419,11 @@ public final class TraceStore: Sendable {
     public func rowCount(_ sql: String) throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
     }
+
+    /// The text a query's first row and column hold ("" for none), for checks and reports.
+    public func text(_ sql: String) throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: sql) ?? "" }
+    }
 }
 
 extension Double {

@@ -91,6 +91,9 @@ struct StreamTests {
         #expect(try store.openTrips().isEmpty)
         #expect(try fingerprint(store) == fingerprint(batch), "every cluster, its events and its passes")
         #expect(try store.counts().events == batch.counts().events)
+        // Per trip: samples, events kept and events trimmed for privacy, counted once.
+        let perTrip = "SELECT group_concat(name || ':' || samples || ':' || events || ':' || trimmed_events, ' ') FROM (SELECT * FROM trip ORDER BY name)"
+        #expect(try store.text(perTrip) == batch.text(perTrip))
         #expect(try store.counts().trips == 30, "resumed, not stored as second trips")
         #expect(messages.filter { if case .tripClosed = $0 { true } else { false } }.count == 30 - closedBefore,
                 "trips closed before the kill are not closed again: their resent rows are dropped")

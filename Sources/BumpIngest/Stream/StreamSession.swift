@@ -358,6 +358,8 @@ final class OpenTrip {
     var lastCommittedFix: Fix?
     var newFixes: [Fix] = []
     var pendingEvents: [(event: BumpEvent, readyAt: Double)] = []
+    /// Events this run dropped before storing (start trim, no position): a running total.
+    private var trimmed = 0
     var start = Double.infinity
     var end = -Double.infinity
     var lastRowT = -Double.infinity
@@ -416,7 +418,6 @@ final class OpenTrip {
     /// the start (the end is not known yet), projected; the new fixes; provisional coverage.
     func takeUpdate(name: String, device: String?, privacyTrim: Double, transformer: CRSTransformer) -> TraceStore.StreamTripUpdate {
         var events: [StoredEvent] = []
-        var trimmed = 0
         var waiting: [(event: BumpEvent, readyAt: Double)] = []
         for p in pendingEvents {
             let e = p.event
