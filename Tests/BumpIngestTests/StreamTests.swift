@@ -147,6 +147,33 @@ struct StreamTests {
         #expect(try store.existingTrips(["veh-1", "veh-1~2", "veh-2"]).count == 3)
     }
 
+    @Test("one row with a wrong clock does not move the stream's clock: no other trip is closed early")
+    func farFutureRow() throws {
+        let store = try temporaryStore()
+        var settings = StreamSettings()
+        settings.ingest.privacyTrim = 0
+        settings.idleTimeout = 5
+        let session = try StreamSession(store: store, format: .ndjson, settings: settings)
+        let t0 = 1_780_000_000_000.0
+        var rows: [(row: TraceRow, trip: String)] = []
+        for trip in ["veh-1", "veh-2"] {
+            for i in 0..<300 {
+                let fix = i % 10 == 0
+                rows.append((TraceRow(t: t0 + Double(i) * 100, ax: 0.1, ay: 9.8, az: 0.2, lat: fix ? 42.35 + Double(i) * 1e-6 : .nan,
+                                      lon: fix ? -71.06 : .nan, speed: fix ? 8 : .nan, accuracy: fix ? 5 : .nan), trip))
+            }
+        }
+        rows.sort { $0.row.t < $1.row.t }
+        // Ten years ahead, halfway through.
+        rows.insert((TraceRow(t: t0 + 10 * 365 * 86_400_000, ax: 0.1, ay: 9.8, az: 0.2), "veh-2"), at: rows.count / 2)
+        var bytes: [UInt8] = []
+        for (row, trip) in rows { TraceWriter.appendNDJSON(row, trip: trip, device: nil, to: &bytes) }
+        let out = try bytes.withUnsafeBytes { try session.consume($0, now: 0) }
+        #expect(!out.contains { if case .tripClosed = $0 { true } else { false } }, "\(out.map(\.json))")
+        let closed = try session.finish().compactMap { if case .tripClosed(let trip, _, _, _) = $0 { trip } else { nil } }
+        #expect(closed.sorted() == ["veh-1", "veh-2"])
+    }
+
     @Test("malformed and over-long lines are reported with their line numbers and skipped; the stream goes on")
     func malformedLines() throws {
         let store = try temporaryStore()

@@ -89,7 +89,7 @@ public final class StreamSession {
         self.settings = settings
         writer = try StoreWriter(store: store, settings: settings.ingest)
         parser = StreamParser(format: format, maxLineBytes: settings.maxLineBytes)
-        sink = StreamSink(config: settings.ingest.detector)
+        sink = StreamSink(config: settings.ingest.detector, maxClockJump: settings.idleTimeout * 1_000)
     }
 
     /// Rows, rejected rows and bytes read so far.
@@ -459,11 +459,18 @@ final class OpenTrip {
 struct StreamSink: TraceRowSink {
     let config: DetectorConfig
     var trips: [Int: OpenTrip] = [:]
-    /// The latest row time seen on any trip (ms).
+    /// The latest row time seen on any trip (ms), jumps confirmed.
     var streamTime = -Double.infinity
     var wallNow = 0.0
+    /// A row further than this (ms) past the clock moves it only when the next row of its trip
+    /// confirms the jump: one row with a wrong clock must not close every other trip as idle.
+    let maxClockJump: Double
+    private var unconfirmedJumps: [Int: Double] = [:]
 
-    init(config: DetectorConfig) { self.config = config }
+    init(config: DetectorConfig, maxClockJump: Double) {
+        self.config = config
+        self.maxClockJump = maxClockJump
+    }
 
     /// When the oldest uncommitted event became final (stream ms); infinity when none.
     var earliestReady = Double.infinity
@@ -473,7 +480,11 @@ struct StreamSink: TraceRowSink {
     var hasUnresolved = false
 
     mutating func accept(_ row: TraceRow, trip: Int) {
-        if row.t > streamTime { streamTime = row.t }
+        if row.t > streamTime {
+            advanceClock(to: row.t, trip: trip)
+        } else if !unconfirmedJumps.isEmpty {
+            unconfirmedJumps[trip] = nil  // the trip came back: that jump was a wrong clock
+        }
         if pendingSince == nil { pendingSince = wallNow }
         let open: OpenTrip
         if let existing = trips[trip] {
@@ -484,6 +495,19 @@ struct StreamSink: TraceRowSink {
             hasUnresolved = true
         }
         if open.accept(row, streamTime: streamTime, wall: wallNow) { earliestReady = min(earliestReady, streamTime) }
+    }
+
+    private mutating func advanceClock(to t: Double, trip: Int) {
+        let jump = unconfirmedJumps.isEmpty ? nil : unconfirmedJumps.removeValue(forKey: trip)
+        guard streamTime.isFinite, t - streamTime > maxClockJump else {
+            streamTime = t
+            return
+        }
+        if let jump, abs(t - jump) <= maxClockJump {
+            streamTime = t
+        } else {
+            unconfirmedJumps[trip] = t
+        }
     }
 
     /// After a commit (of every trip, or only of those with events due): what stays pending.
