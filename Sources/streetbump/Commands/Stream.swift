@@ -63,7 +63,9 @@ struct Stream: AsyncParsableCommand {
             background = try BackgroundFiling(filer: try await Filer.connect(store: db, settings: t.settings, logger: logger), store: db)
         }
         var lastFiling = 0.0
-        var unreadable: TraceReadError?
+        /// Why reading stopped early (not the format at all, or stdin failed): what was read is
+        /// still committed and every trip closed, then the exit status is 1.
+        var unreadable: (any Error)?
 
         func emit(_ messages: [StreamMessage]) throws {
             let filed = background?.drain() ?? []
@@ -96,7 +98,7 @@ struct Stream: AsyncParsableCommand {
                 case .timeout:
                     break
                 case .closed(let error):
-                    if let error { throw error }
+                    unreadable = error
                     break reading
                 }
                 for issue in session.takeIssues() { try err.write("warning: \(issue)\n") }
