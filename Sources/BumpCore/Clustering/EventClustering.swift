@@ -50,23 +50,24 @@ public enum EventClustering {
         let order = grid.cells.indices.sorted {
             cellDensity[$0] != cellDensity[$1] ? cellDensity[$0] > cellDensity[$1] : grid.cells[$0].key < grid.cells[$1].key
         }
-        var owner = [Int](repeating: -1, count: points.count)
+        // Owners in grid order while seeding: the claims walk cells, so they stay contiguous.
+        var ownerAt = [Int](repeating: -1, count: points.count)
         var centres: [(x: Double, y: Double)] = []
-        var centresByCell: [Int64: [Int]] = [:]
+        var centresByCell = CellLists()
         let r2 = radius * radius
         for c in order {
-            guard grid.cells[c].range.contains(where: { owner[grid.sorted[$0]] < 0 }) else { continue }
+            guard grid.cells[c].range.contains(where: { ownerAt[$0] < 0 }) else { continue }
             // Climb from the cell to the local mode of all points (mean shift, window 0.6 radius):
             // a seed between two potholes moves onto one, and a seed on the fringe of a spot
             // already taken climbs back to that spot's centre instead of founding a satellite.
             var (cx, cy) = grid.centre(of: grid.cells[c].key)
-            let window2 = 0.36 * r2
+            let window = 0.6 * radius, window2 = 0.36 * r2
             for _ in 0..<8 {
                 var sx = 0.0, sy = 0.0, sw = 0.0
                 grid.xs.withUnsafeBufferPointer { xs in
                     grid.ys.withUnsafeBufferPointer { ys in
                         grid.weights.withUnsafeBufferPointer { ws in
-                            grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
+                            grid.forEachCell(near: cx, cy, within: window) { n in
                                 for k in grid.cells[n].range {
                                     let dx = xs[k] - cx, dy = ys[k] - cy
                                     if dx * dx + dy * dy <= window2 {
@@ -90,7 +91,7 @@ public enum EventClustering {
             // points up to 1.5 radii (GPS scatter's fringe). Otherwise a new centre claims
             // the unclaimed points within the radius.
             var id = -1, reach2 = r2
-            centresByCell.forEachNeighbour(of: grid.key(cx, cy)) { e in
+            centresByCell.forEach(near: cx, cy, within: 0.5 * radius, cell: cell) { e in
                 let dx = centres[e].x - cx, dy = centres[e].y - cy
                 if id < 0 && dx * dx + dy * dy <= 0.25 * r2 { id = e }
             }
@@ -98,9 +99,8 @@ public enum EventClustering {
                 (cx, cy) = centres[id]
                 reach2 = 2.25 * r2
                 for k in grid.cells[c].range {
-                    let i = grid.sorted[k]
-                    let dx = points[i].x - cx, dy = points[i].y - cy
-                    if owner[i] < 0 && dx * dx + dy * dy <= reach2 { owner[i] = id }
+                    let dx = grid.xs[k] - cx, dy = grid.ys[k] - cy
+                    if ownerAt[k] < 0 && dx * dx + dy * dy <= reach2 { ownerAt[k] = id }
                 }
                 continue
             }
@@ -109,20 +109,19 @@ public enum EventClustering {
             grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
                 for k in grid.cells[n].range {
                     let dx = grid.xs[k] - cx, dy = grid.ys[k] - cy
-                    if dx * dx + dy * dy <= r2 {
-                        let i = grid.sorted[k]
-                        if owner[i] < 0 {
-                            owner[i] = id
-                            claimed += 1
-                        }
+                    if dx * dx + dy * dy <= r2 && ownerAt[k] < 0 {
+                        ownerAt[k] = id
+                        claimed += 1
                     }
                 }
             }
             if claimed > 0 {
                 centres.append((cx, cy))
-                centresByCell[grid.key(cx, cy), default: []].append(id)
+                centresByCell.append(id, at: grid.key(cx, cy))
             }
         }
+        var owner = [Int](repeating: -1, count: points.count)
+        for (k, i) in grid.sorted.enumerated() { owner[i] = ownerAt[k] }
         // A seed whose mode-seeking walked away leaves its cell's points unclaimed: each such
         // point starts a cluster of its own (step 4 may attach it to a neighbour).
         for i in points.indices where owner[i] < 0 {
@@ -212,14 +211,33 @@ public enum EventClustering {
     }
 }
 
-extension Dictionary where Key == Int64, Value == [Int] {
-    /// Calls `body` with every index stored in the 5×5 cells around `key` (packed as in CellGrid).
+/// Lists of ids by cell, for the centres: the first id of a cell through a CellIndex, the
+/// rest chained in the order they were added.
+struct CellLists {
+    private var first = CellIndex(capacity: 16)
+    private var next: [Int] = []
+
+    /// Adds `id`, which must be the number of ids added so far.
+    mutating func append(_ id: Int, at key: Int64) {
+        next.append(-1)
+        var e = first.find(key)
+        if e < 0 {
+            first.insert(key, id)
+            return
+        }
+        while next[e] >= 0 { e = next[e] }
+        next[e] = id
+    }
+
+    /// Calls `body` with the ids in every cell that can hold a position within `reach`
+    /// metres of (x, y), cell by cell as `CellGrid.forEachKey` visits them.
     @inline(__always)
-    func forEachNeighbour(of key: Int64, _ body: (Int) -> Void) {
-        let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
-        for dx in Int64(-2)...2 {
-            for dy in Int64(-2)...2 {
-                if let list = self[((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)] { for e in list { body(e) } }
+    func forEach(near x: Double, _ y: Double, within reach: Double, cell: Double, _ body: (Int) -> Void) {
+        CellGrid.forEachKey(near: x, y, within: reach, cell: cell) { key in
+            var e = first.find(key)
+            while e >= 0 {
+                body(e)
+                e = next[e]
             }
         }
     }
@@ -290,6 +308,33 @@ struct CellGrid {
         }
     }
 
+    /// Calls `body` with the key of every cell that can hold a point within `reach` metres of
+    /// (x, y), in the order of `forEachNeighbour(reach: 2)` and never beyond it: a window
+    /// smaller than two cells skips most of those 25 look-ups, and what it finds stays the same.
+    @inline(__always)
+    static func forEachKey(near x: Double, _ y: Double, within reach: Double, cell: Double, _ body: (Int64) -> Void) {
+        let fx = x / cell, fy = y / cell
+        // Slack for the rounding of the divisions, at any magnitude of the coordinates.
+        let r = reach / cell + 0.001 + 1e-12 * max(abs(fx), abs(fy))
+        let fx0 = fx.rounded(.down), fy0 = fy.rounded(.down)
+        let x0 = Int64(max(-2, (fx - r).rounded(.down) - fx0)), x1 = Int64(min(2, (fx + r).rounded(.down) - fx0))
+        let y0 = Int64(max(-2, (fy - r).rounded(.down) - fy0)), y1 = Int64(min(2, (fy + r).rounded(.down) - fy0))
+        let key = CellGrid.key(x, y, cell), cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
+        for dx in x0...x1 {
+            for dy in y0...y1 { body(((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)) }
+        }
+    }
+
+    /// Calls `body` with every occupied cell that can hold a point within `reach` metres of
+    /// (x, y) (see `forEachKey`).
+    @inline(__always)
+    func forEachCell(near x: Double, _ y: Double, within reach: Double, _ body: (Int) -> Void) {
+        CellGrid.forEachKey(near: x, y, within: reach, cell: cell) { key in
+            let i = index.find(key)
+            if i >= 0 { body(i) }
+        }
+    }
+
     /// The middle of the cell with `key`.
     func centre(of key: Int64) -> (x: Double, y: Double) {
         let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
@@ -305,6 +350,7 @@ struct CellIndex {
     private var values: [Int32]
     private let mask: Int
     private let shift: UInt64
+    private var count = 0
 
     init(capacity: Int) {
         var size = 16
@@ -320,9 +366,16 @@ struct CellIndex {
         Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
+    /// Sets the value for `key`; the table doubles when half full.
     mutating func insert(_ key: Int64, _ value: Int) {
+        if 2 * (count + 1) > keys.count {
+            var bigger = CellIndex(capacity: keys.count)
+            for i in keys.indices where values[i] >= 0 { bigger.insert(keys[i], Int(values[i])) }
+            self = bigger
+        }
         var i = slot(key)
         while values[i] >= 0 && keys[i] != key { i = (i + 1) & mask }
+        if values[i] < 0 { count += 1 }
         keys[i] = key
         values[i] = Int32(value)
     }
