@@ -128,25 +128,26 @@ public enum EventClustering {
             owner[i] = centres.count
             centres.append((points[i].x, points[i].y))
         }
+        let count = centres.count
         // 3. One refinement: centres become their members' weighted means, and each point
         //    moves to the nearest centre within the radius if that is not its own. Candidate
         //    centres are gathered once per cell, not once per point.
-        var groups = group(owner, count: centres.count, points: points)
-        var centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
+        var groups = Groups(owner, count: count, points: points)
+        var centreGrid = groups.grid(cell: cell)
         var candidates: [Int] = []
         for c in grid.cells {
             candidates.removeAll(keepingCapacity: true)
             centreGrid.forEachNeighbour(of: c.key, reach: 2) { n in
-                for k in centreGrid.cells[n].range where !groups[centreGrid.sorted[k]].members.isEmpty {
+                for k in centreGrid.cells[n].range where groups.size[centreGrid.sorted[k]] > 0 {
                     candidates.append(centreGrid.sorted[k])
                 }
             }
             for k in c.range {
                 let i = grid.sorted[k]
                 var best = owner[i]
-                var bestD = distance2(points[i], groups[best])
+                var bestD = groups.distance2(grid.xs[k], grid.ys[k], best)
                 for g in candidates {
-                    let d = distance2(points[i], groups[g])
+                    let d = groups.distance2(grid.xs[k], grid.ys[k], g)
                     if d < bestD - 1e-9 || (abs(d - bestD) <= 1e-9 && g < best) {
                         best = g
                         bestD = d
@@ -159,55 +160,83 @@ public enum EventClustering {
         //    would stand as small clusters of their own. A group of at most two hits, or of
         //    at most a quarter of a neighbour's, joins the nearest such bigger neighbour
         //    within 1.5 radii.
-        groups = group(owner, count: centres.count, points: points)
-        centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
-        for (g, small) in groups.enumerated() where !small.members.isEmpty {
+        groups = Groups(owner, count: count, points: points)
+        centreGrid = groups.grid(cell: cell)
+        // Each group's target is chosen on the groups as they stand, then applied in one pass.
+        var joins = [Int](repeating: -1, count: count)
+        for g in 0..<count where groups.size[g] > 0 {
             var best = -1
             var bestD = 2.25 * r2
-            centreGrid.forEachNeighbour(of: centreGrid.key(small.x, small.y), reach: 3) { n in
+            centreGrid.forEachNeighbour(of: centreGrid.key(groups.x[g], groups.y[g]), reach: 3) { n in
                 for k in centreGrid.cells[n].range {
                     let h = centreGrid.sorted[k]
-                    let size = groups[h].members.count
-                    guard h != g, size >= 3, small.members.count <= max(2, size / 4) else { continue }
-                    let d = distance2(ClusterPoint(x: small.x, y: small.y, key: 0), groups[h])
+                    let size = groups.size[h]
+                    guard h != g, size >= 3, groups.size[g] <= max(2, size / 4) else { continue }
+                    let d = groups.distance2(groups.x[g], groups.y[g], h)
                     if d < bestD || (d == bestD && h < best) {
                         best = h
                         bestD = d
                     }
                 }
             }
-            if best >= 0 { for i in small.members { owner[i] = best } }
+            joins[g] = best
         }
-        groups = group(owner, count: centres.count, points: points)
-        return groups.filter { !$0.members.isEmpty }
+        for i in owner.indices where joins[owner[i]] >= 0 { owner[i] = joins[owner[i]] }
+        groups = Groups(owner, count: count, points: points)
+        // Each member list allocated once, at its final size.
+        var clusterOf = [Int](repeating: -1, count: count)
+        var clusters: [PointCluster] = []
+        for g in 0..<count where groups.size[g] > 0 {
+            clusterOf[g] = clusters.count
+            var members: [Int] = []
+            members.reserveCapacity(groups.size[g])
+            clusters.append(PointCluster(members: members, x: groups.x[g], y: groups.y[g]))
+        }
+        for (i, o) in owner.enumerated() { clusters[clusterOf[o]].members.append(i) }
+        return clusters
+    }
+}
+
+/// The groups of an assignment: weighted centroids and sizes, summed in point order as the
+/// members' means always were, without gathering member lists.
+private struct Groups {
+    var x: [Double]
+    var y: [Double]
+    var size: [Int]
+
+    init(_ owner: [Int], count: Int, points: [ClusterPoint]) {
+        x = [Double](repeating: 0, count: count)
+        y = x
+        var weights = x, plainX = x, plainY = x
+        size = [Int](repeating: 0, count: count)
+        for (i, o) in owner.enumerated() {
+            x[o] += points[i].x * points[i].weight
+            y[o] += points[i].y * points[i].weight
+            weights[o] += points[i].weight
+            plainX[o] += points[i].x
+            plainY[o] += points[i].y
+            size[o] += 1
+        }
+        for g in 0..<count where size[g] > 0 {
+            if weights[g] > 0 {
+                x[g] /= weights[g]
+                y[g] /= weights[g]
+            } else {
+                // All weights zero: the plain mean.
+                x[g] = plainX[g] / Double(size[g])
+                y[g] = plainY[g] / Double(size[g])
+            }
+        }
     }
 
-    private static func distance2(_ p: ClusterPoint, _ c: PointCluster) -> Double {
-        let dx = p.x - c.x, dy = p.y - c.y
+    func distance2(_ px: Double, _ py: Double, _ g: Int) -> Double {
+        let dx = px - x[g], dy = py - y[g]
         return dx * dx + dy * dy
     }
 
-    private static func group(_ owner: [Int], count: Int, points: [ClusterPoint]) -> [PointCluster] {
-        var groups = [PointCluster](repeating: PointCluster(members: [], x: 0, y: 0), count: count)
-        var weights = [Double](repeating: 0, count: count)
-        for (i, o) in owner.enumerated() {
-            groups[o].members.append(i)
-            groups[o].x += points[i].x * points[i].weight
-            groups[o].y += points[i].y * points[i].weight
-            weights[o] += points[i].weight
-        }
-        for g in groups.indices where !groups[g].members.isEmpty {
-            if weights[g] > 0 {
-                groups[g].x /= weights[g]
-                groups[g].y /= weights[g]
-            } else {
-                // All weights zero: the plain mean.
-                let n = Double(groups[g].members.count)
-                groups[g].x = groups[g].members.reduce(0) { $0 + points[$1].x } / n
-                groups[g].y = groups[g].members.reduce(0) { $0 + points[$1].y } / n
-            }
-        }
-        return groups
+    /// The centroids (empty groups at the origin) bucketed into cells.
+    func grid(cell: Double) -> CellGrid {
+        CellGrid(points: x.indices.map { ClusterPoint(x: x[$0], y: y[$0], key: 0) }, cell: cell)
     }
 }
 
