@@ -292,16 +292,29 @@ struct CellGrid {
 
     init(points: [ClusterPoint], cell: Double) {
         self.cell = cell
-        let keys = points.map { CellGrid.key($0.x, $0.y, cell) }
-        let sorted = points.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : points[$0].key < points[$1].key }
+        // Sorting (cell, key, index) triples themselves is faster than sorting indices through
+        // a closure that reads two other arrays; the index breaks ties as the stable sort did.
+        var order = points.indices.map { (cell: CellGrid.key(points[$0].x, points[$0].y, cell), key: points[$0].key, index: $0) }
+        order.sort { ($0.cell, $0.key, $0.index) < ($1.cell, $1.key, $1.index) }
+        let sorted = order.map(\.index)
+        // One pass over the points in cell order for all three.
+        var xs: [Double] = [], ys: [Double] = [], weights: [Double] = []
+        xs.reserveCapacity(sorted.count)
+        ys.reserveCapacity(sorted.count)
+        weights.reserveCapacity(sorted.count)
+        for i in sorted {
+            xs.append(points[i].x)
+            ys.append(points[i].y)
+            weights.append(points[i].weight)
+        }
         var cells: [Cell] = []
         var start = 0
         while start < sorted.count {
-            let k = keys[sorted[start]]
+            let k = order[start].cell
             var end = start
             var w = 0.0
-            while end < sorted.count && keys[sorted[end]] == k {
-                w += points[sorted[end]].weight
+            while end < sorted.count && order[end].cell == k {
+                w += weights[end]
                 end += 1
             }
             cells.append(Cell(key: k, range: start..<end, weight: w))
@@ -310,9 +323,9 @@ struct CellGrid {
         var index = CellIndex(capacity: cells.count)
         for (i, c) in cells.enumerated() { index.insert(c.key, i) }
         self.sorted = sorted
-        xs = sorted.map { points[$0].x }
-        ys = sorted.map { points[$0].y }
-        weights = sorted.map { points[$0].weight }
+        self.xs = xs
+        self.ys = ys
+        self.weights = weights
         self.cells = cells
         self.index = index
     }
