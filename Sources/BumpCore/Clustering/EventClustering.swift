@@ -40,10 +40,11 @@ public enum EventClustering {
         let grid = CellGrid(points: points, cell: cell)
 
         // 1. Density of each occupied cell: weight in its 5×5 neighbourhood (±1 radius).
+        let neighbours = NeighbourLists(grid)
         var cellDensity = [Double](repeating: 0, count: grid.cells.count)
         for c in grid.cells.indices {
             var d = 0.0
-            grid.forEachNeighbour(of: grid.cells[c].key, reach: 2) { n in d += grid.cells[n].weight }
+            neighbours.forEach(of: c) { n in d += grid.cells[n].weight }
             cellDensity[c] = d
         }
         // 2. Seeds, densest cell first; ties by cell key (a function of position only).
@@ -61,13 +62,15 @@ public enum EventClustering {
             // a seed between two potholes moves onto one, and a seed on the fringe of a spot
             // already taken climbs back to that spot's centre instead of founding a satellite.
             var (cx, cy) = grid.centre(of: grid.cells[c].key)
+            // The occupied cell holding (cx, cy), or -1, followed from cell to neighbouring cell.
+            var at = c
             let window = 0.6 * radius, window2 = 0.36 * r2
             for _ in 0..<8 {
                 var sx = 0.0, sy = 0.0, sw = 0.0
                 grid.xs.withUnsafeBufferPointer { xs in
                     grid.ys.withUnsafeBufferPointer { ys in
                         grid.weights.withUnsafeBufferPointer { ws in
-                            grid.forEachCell(near: cx, cy, within: window) { n in
+                            grid.forEachCell(near: cx, cy, within: window, in: at, neighbours) { n in
                                 for k in grid.cells[n].range {
                                     let dx = xs[k] - cx, dy = ys[k] - cy
                                     if dx * dx + dy * dy <= window2 {
@@ -85,6 +88,7 @@ public enum EventClustering {
                 let moved = (nx - cx) * (nx - cx) + (ny - cy) * (ny - cy)
                 cx = nx
                 cy = ny
+                at = grid.cell(containing: cx, cy, near: at, neighbours)
                 if moved < 0.01 { break }
             }
             // The same mode as an existing centre: that centre takes this cell's unclaimed
@@ -106,7 +110,7 @@ public enum EventClustering {
             }
             id = centres.count
             var claimed = 0
-            grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
+            grid.forEachCell(near: cx, cy, within: radius, in: at, neighbours) { n in
                 for k in grid.cells[n].range {
                     let dx = grid.xs[k] - cx, dy = grid.ys[k] - cy
                     if dx * dx + dy * dy <= r2 && ownerAt[k] < 0 {
@@ -350,37 +354,100 @@ struct CellGrid {
         }
     }
 
-    /// Calls `body` with the key of every cell that can hold a point within `reach` metres of
-    /// (x, y), in the order of `forEachNeighbour(reach: 2)` and never beyond it: a window
-    /// smaller than two cells skips most of those 25 look-ups, and what it finds stays the same.
+    /// The key of the cell of (x, y), and the offsets (within ±2) of the cells around it that
+    /// can hold a point within `reach` metres: a window smaller than two cells skips most of
+    /// the 5×5 cells, and what is found there stays the same.
     @inline(__always)
-    static func forEachKey(near x: Double, _ y: Double, within reach: Double, cell: Double, _ body: (Int64) -> Void) {
+    static func box(near x: Double, _ y: Double, within reach: Double, cell: Double)
+        -> (key: Int64, dx: ClosedRange<Int64>, dy: ClosedRange<Int64>)
+    {
         let fx = x / cell, fy = y / cell
         // Slack for the rounding of the divisions, at any magnitude of the coordinates.
         let r = reach / cell + 0.001 + 1e-12 * max(abs(fx), abs(fy))
         let fx0 = fx.rounded(.down), fy0 = fy.rounded(.down)
         let x0 = Int64(max(-2, (fx - r).rounded(.down) - fx0)), x1 = Int64(min(2, (fx + r).rounded(.down) - fx0))
         let y0 = Int64(max(-2, (fy - r).rounded(.down) - fy0)), y1 = Int64(min(2, (fy + r).rounded(.down) - fy0))
-        let key = CellGrid.key(x, y, cell), cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
-        for dx in x0...x1 {
-            for dy in y0...y1 { body(((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)) }
+        return (CellGrid.key(x, y, cell), x0...x1, y0...y1)
+    }
+
+    /// Calls `body` with the key of every cell in `box(near:within:cell:)`, in the order of
+    /// `forEachNeighbour(reach: 2)`.
+    @inline(__always)
+    static func forEachKey(near x: Double, _ y: Double, within reach: Double, cell: Double, _ body: (Int64) -> Void) {
+        let (key, dxs, dys) = box(near: x, y, within: reach, cell: cell)
+        let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
+        for dx in dxs {
+            for dy in dys { body(((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)) }
         }
     }
 
     /// Calls `body` with every occupied cell that can hold a point within `reach` metres of
-    /// (x, y) (see `forEachKey`).
+    /// (x, y), in the order of `forEachNeighbour(reach: 2)`: from the neighbour list of `cell`,
+    /// the occupied cell holding (x, y), or, when that cell is empty (-1), through the index.
     @inline(__always)
-    func forEachCell(near x: Double, _ y: Double, within reach: Double, _ body: (Int) -> Void) {
-        CellGrid.forEachKey(near: x, y, within: reach, cell: cell) { key in
-            let i = index.find(key)
-            if i >= 0 { body(i) }
+    func forEachCell(near x: Double, _ y: Double, within reach: Double, in cell: Int, _ neighbours: NeighbourLists,
+                     _ body: (Int) -> Void) {
+        let (key, dxs, dys) = CellGrid.box(near: x, y, within: reach, cell: self.cell)
+        guard cell >= 0 else {
+            CellGrid.forEachKey(near: x, y, within: reach, cell: self.cell) { key in
+                let i = index.find(key)
+                if i >= 0 { body(i) }
+            }
+            return
         }
+        neighbours.forEach(of: cell) { n in
+            let (dx, dy) = offset(of: cells[n].key, from: key)
+            if dxs.contains(dx) && dys.contains(dy) { body(n) }
+        }
+    }
+
+    /// The occupied cell holding (x, y), or -1. `near`, an occupied cell close by (or -1), is
+    /// where to look first: its neighbour list is in cache, the index mostly is not.
+    func cell(containing x: Double, _ y: Double, near: Int, _ neighbours: NeighbourLists) -> Int {
+        let key = key(x, y)
+        guard near >= 0 else { return index.find(key) }
+        let (dx, dy) = offset(of: key, from: cells[near].key)
+        if abs(dx) > 2 || abs(dy) > 2 { return index.find(key) }
+        var found = -1
+        neighbours.forEach(of: near) { n in if cells[n].key == key { found = n } }
+        return found
+    }
+
+    /// Offset in cells between two keys, in their 32-bit halves, which wrap as the keys do.
+    @inline(__always)
+    private func offset(of key: Int64, from origin: Int64) -> (dx: Int64, dy: Int64) {
+        (Int64(Int32(truncatingIfNeeded: key >> 32) &- Int32(truncatingIfNeeded: origin >> 32)),
+         Int64(Int32(truncatingIfNeeded: key) &- Int32(truncatingIfNeeded: origin)))
     }
 
     /// The middle of the cell with `key`.
     func centre(of key: Int64) -> (x: Double, y: Double) {
         let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
         return ((Double(cx) + 0.5) * cell, (Double(cy) + 0.5) * cell)
+    }
+}
+
+/// Each occupied cell's occupied neighbours within two cells (its 5×5 neighbourhood), in the
+/// order of `CellGrid.forEachNeighbour`: found once, they spare the mean-shift walks nearly all
+/// of their index look-ups.
+struct NeighbourLists {
+    private var start: [Int]
+    private var list: [Int32]
+
+    init(_ grid: CellGrid) {
+        var start = [0], list: [Int32] = []
+        start.reserveCapacity(grid.cells.count + 1)
+        for c in grid.cells {
+            grid.forEachNeighbour(of: c.key, reach: 2) { list.append(Int32(truncatingIfNeeded: $0)) }
+            start.append(list.count)
+        }
+        self.start = start
+        self.list = list
+    }
+
+    @inline(__always)
+    func forEach(of cell: Int, _ body: (Int) -> Void) {
+        for i in start[cell]..<start[cell + 1] { body(Int(list[i])) }
     }
 }
 
