@@ -135,18 +135,25 @@ public enum EventClustering {
         let count = centres.count
         // 3. One refinement: centres become their members' weighted means, and each point
         //    moves to the nearest centre within the radius if that is not its own. Candidate
-        //    centres are gathered once per cell, not once per point.
+        //    centres are gathered once per cell, not once per point: those of the cells in its
+        //    neighbour list, or, near a centre in a cell without points, through a grid of the
+        //    centres. Both give the centres of the 5×5 cells in the same order.
         var groups = Groups(owner, count: count, points: points)
         var centreGrid = groups.grid(cell: cell)
+        let centresIn = CentresByCell(groups, grid: grid)
         var candidates: [Int] = []
-        for c in grid.cells {
+        for c in grid.cells.indices {
             candidates.removeAll(keepingCapacity: true)
-            centreGrid.forEachNeighbour(of: c.key, reach: 2) { n in
-                for k in centreGrid.cells[n].range where groups.size[centreGrid.sorted[k]] > 0 {
-                    candidates.append(centreGrid.sorted[k])
+            if centresIn.nearStray[c] {
+                centreGrid.forEachNeighbour(of: grid.cells[c].key, reach: 2) { n in
+                    for k in centreGrid.cells[n].range where groups.size[centreGrid.sorted[k]] > 0 {
+                        candidates.append(centreGrid.sorted[k])
+                    }
                 }
+            } else {
+                neighbours.forEach(of: c) { n in centresIn.forEach(in: n) { candidates.append($0) } }
             }
-            for k in c.range {
+            for k in grid.cells[c].range {
                 let i = grid.sorted[k]
                 var best = owner[i]
                 var bestD = groups.distance2(grid.xs[k], grid.ys[k], best)
@@ -241,6 +248,45 @@ private struct Groups {
     /// The centroids (empty groups at the origin) bucketed into cells.
     func grid(cell: Double) -> CellGrid {
         CellGrid(points: x.indices.map { ClusterPoint(x: x[$0], y: y[$0], key: 0) }, cell: cell)
+    }
+}
+
+/// The groups' centroids by the occupied cell of a point grid that holds them. A centroid in
+/// an empty cell is a stray: the cells within two of it are marked to look it up otherwise.
+private struct CentresByCell {
+    private let start: [Int]
+    private let ids: [Int]
+    let nearStray: [Bool]
+
+    init(_ groups: Groups, grid: CellGrid) {
+        var cellOf = [Int](repeating: -1, count: groups.size.count)
+        var start = [Int](repeating: 0, count: grid.cells.count + 1)
+        var nearStray = [Bool](repeating: false, count: grid.cells.count)
+        for g in groups.size.indices where groups.size[g] > 0 {
+            let key = grid.key(groups.x[g], groups.y[g])
+            cellOf[g] = grid.cell(with: key)
+            if cellOf[g] >= 0 {
+                start[cellOf[g] + 1] += 1
+            } else {
+                grid.forEachNeighbour(of: key, reach: 2) { nearStray[$0] = true }
+            }
+        }
+        for c in grid.cells.indices { start[c + 1] += start[c] }
+        // Filled in group order, so each cell lists its centroids in ascending order.
+        var next = start
+        var ids = [Int](repeating: 0, count: start[grid.cells.count])
+        for g in cellOf.indices where cellOf[g] >= 0 {
+            ids[next[cellOf[g]]] = g
+            next[cellOf[g]] += 1
+        }
+        self.start = start
+        self.ids = ids
+        self.nearStray = nearStray
+    }
+
+    @inline(__always)
+    func forEach(in cell: Int, _ body: (Int) -> Void) {
+        for j in start[cell]..<start[cell + 1] { body(ids[j]) }
     }
 }
 
@@ -419,6 +465,9 @@ struct CellGrid {
         (Int64(Int32(truncatingIfNeeded: key >> 32) &- Int32(truncatingIfNeeded: origin >> 32)),
          Int64(Int32(truncatingIfNeeded: key) &- Int32(truncatingIfNeeded: origin)))
     }
+
+    /// The occupied cell with `key`, or -1.
+    func cell(with key: Int64) -> Int { index.find(key) }
 
     /// The middle of the cell with `key`.
     func centre(of key: Int64) -> (x: Double, y: Double) {
