@@ -40,33 +40,37 @@ public enum EventClustering {
         let grid = CellGrid(points: points, cell: cell)
 
         // 1. Density of each occupied cell: weight in its 5×5 neighbourhood (±1 radius).
+        let neighbours = NeighbourLists(grid)
         var cellDensity = [Double](repeating: 0, count: grid.cells.count)
         for c in grid.cells.indices {
             var d = 0.0
-            grid.forEachNeighbour(of: grid.cells[c].key, reach: 2) { n in d += grid.cells[n].weight }
+            neighbours.forEach(of: c) { n in d += grid.cells[n].weight }
             cellDensity[c] = d
         }
         // 2. Seeds, densest cell first; ties by cell key (a function of position only).
         let order = grid.cells.indices.sorted {
             cellDensity[$0] != cellDensity[$1] ? cellDensity[$0] > cellDensity[$1] : grid.cells[$0].key < grid.cells[$1].key
         }
-        var owner = [Int](repeating: -1, count: points.count)
+        // Owners in grid order while seeding: the claims walk cells, so they stay contiguous.
+        var ownerAt = [Int](repeating: -1, count: points.count)
         var centres: [(x: Double, y: Double)] = []
-        var centresByCell: [Int64: [Int]] = [:]
+        var centresByCell = CellLists()
         let r2 = radius * radius
         for c in order {
-            guard grid.cells[c].range.contains(where: { owner[grid.sorted[$0]] < 0 }) else { continue }
+            guard grid.cells[c].range.contains(where: { ownerAt[$0] < 0 }) else { continue }
             // Climb from the cell to the local mode of all points (mean shift, window 0.6 radius):
             // a seed between two potholes moves onto one, and a seed on the fringe of a spot
             // already taken climbs back to that spot's centre instead of founding a satellite.
             var (cx, cy) = grid.centre(of: grid.cells[c].key)
-            let window2 = 0.36 * r2
+            // The occupied cell holding (cx, cy), or -1, followed from cell to neighbouring cell.
+            var at = c
+            let window = 0.6 * radius, window2 = 0.36 * r2
             for _ in 0..<8 {
                 var sx = 0.0, sy = 0.0, sw = 0.0
                 grid.xs.withUnsafeBufferPointer { xs in
                     grid.ys.withUnsafeBufferPointer { ys in
                         grid.weights.withUnsafeBufferPointer { ws in
-                            grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
+                            grid.forEachCell(near: cx, cy, within: window, in: at, neighbours) { n in
                                 for k in grid.cells[n].range {
                                     let dx = xs[k] - cx, dy = ys[k] - cy
                                     if dx * dx + dy * dy <= window2 {
@@ -84,13 +88,14 @@ public enum EventClustering {
                 let moved = (nx - cx) * (nx - cx) + (ny - cy) * (ny - cy)
                 cx = nx
                 cy = ny
+                at = grid.cell(containing: cx, cy, near: at, neighbours)
                 if moved < 0.01 { break }
             }
             // The same mode as an existing centre: that centre takes this cell's unclaimed
             // points up to 1.5 radii (GPS scatter's fringe). Otherwise a new centre claims
             // the unclaimed points within the radius.
             var id = -1, reach2 = r2
-            centresByCell.forEachNeighbour(of: grid.key(cx, cy)) { e in
+            centresByCell.forEach(near: cx, cy, within: 0.5 * radius, cell: cell) { e in
                 let dx = centres[e].x - cx, dy = centres[e].y - cy
                 if id < 0 && dx * dx + dy * dy <= 0.25 * r2 { id = e }
             }
@@ -98,56 +103,62 @@ public enum EventClustering {
                 (cx, cy) = centres[id]
                 reach2 = 2.25 * r2
                 for k in grid.cells[c].range {
-                    let i = grid.sorted[k]
-                    let dx = points[i].x - cx, dy = points[i].y - cy
-                    if owner[i] < 0 && dx * dx + dy * dy <= reach2 { owner[i] = id }
+                    let dx = grid.xs[k] - cx, dy = grid.ys[k] - cy
+                    if ownerAt[k] < 0 && dx * dx + dy * dy <= reach2 { ownerAt[k] = id }
                 }
                 continue
             }
             id = centres.count
             var claimed = 0
-            grid.forEachNeighbour(of: grid.key(cx, cy), reach: 2) { n in
+            grid.forEachCell(near: cx, cy, within: radius, in: at, neighbours) { n in
                 for k in grid.cells[n].range {
                     let dx = grid.xs[k] - cx, dy = grid.ys[k] - cy
-                    if dx * dx + dy * dy <= r2 {
-                        let i = grid.sorted[k]
-                        if owner[i] < 0 {
-                            owner[i] = id
-                            claimed += 1
-                        }
+                    if dx * dx + dy * dy <= r2 && ownerAt[k] < 0 {
+                        ownerAt[k] = id
+                        claimed += 1
                     }
                 }
             }
             if claimed > 0 {
                 centres.append((cx, cy))
-                centresByCell[grid.key(cx, cy), default: []].append(id)
+                centresByCell.append(id, at: grid.key(cx, cy))
             }
         }
+        var owner = [Int](repeating: -1, count: points.count)
+        for (k, i) in grid.sorted.enumerated() { owner[i] = ownerAt[k] }
         // A seed whose mode-seeking walked away leaves its cell's points unclaimed: each such
         // point starts a cluster of its own (step 4 may attach it to a neighbour).
         for i in points.indices where owner[i] < 0 {
             owner[i] = centres.count
             centres.append((points[i].x, points[i].y))
         }
+        let count = centres.count
         // 3. One refinement: centres become their members' weighted means, and each point
         //    moves to the nearest centre within the radius if that is not its own. Candidate
-        //    centres are gathered once per cell, not once per point.
-        var groups = group(owner, count: centres.count, points: points)
-        var centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
+        //    centres are gathered once per cell, not once per point: those of the cells in its
+        //    neighbour list, or, near a centre in a cell without points, through a grid of the
+        //    centres. Both give the centres of the 5×5 cells in the same order.
+        var groups = Groups(owner, count: count, points: points)
+        var centreGrid = groups.grid(cell: cell)
+        let centresIn = CentresByCell(groups, grid: grid)
         var candidates: [Int] = []
-        for c in grid.cells {
+        for c in grid.cells.indices {
             candidates.removeAll(keepingCapacity: true)
-            centreGrid.forEachNeighbour(of: c.key, reach: 2) { n in
-                for k in centreGrid.cells[n].range where !groups[centreGrid.sorted[k]].members.isEmpty {
-                    candidates.append(centreGrid.sorted[k])
+            if centresIn.nearStray[c] {
+                centreGrid.forEachNeighbour(of: grid.cells[c].key, reach: 2) { n in
+                    for k in centreGrid.cells[n].range where groups.size[centreGrid.sorted[k]] > 0 {
+                        candidates.append(centreGrid.sorted[k])
+                    }
                 }
+            } else {
+                neighbours.forEach(of: c) { n in centresIn.forEach(in: n) { candidates.append($0) } }
             }
-            for k in c.range {
+            for k in grid.cells[c].range {
                 let i = grid.sorted[k]
                 var best = owner[i]
-                var bestD = distance2(points[i], groups[best])
+                var bestD = groups.distance2(grid.xs[k], grid.ys[k], best)
                 for g in candidates {
-                    let d = distance2(points[i], groups[g])
+                    let d = groups.distance2(grid.xs[k], grid.ys[k], g)
                     if d < bestD - 1e-9 || (abs(d - bestD) <= 1e-9 && g < best) {
                         best = g
                         bestD = d
@@ -160,66 +171,152 @@ public enum EventClustering {
         //    would stand as small clusters of their own. A group of at most two hits, or of
         //    at most a quarter of a neighbour's, joins the nearest such bigger neighbour
         //    within 1.5 radii.
-        groups = group(owner, count: centres.count, points: points)
-        centreGrid = CellGrid(points: groups.map { ClusterPoint(x: $0.x, y: $0.y, key: 0) }, cell: cell)
-        for (g, small) in groups.enumerated() where !small.members.isEmpty {
+        groups = Groups(owner, count: count, points: points)
+        centreGrid = groups.grid(cell: cell)
+        // Each group's target is chosen on the groups as they stand, then applied in one pass.
+        var joins = [Int](repeating: -1, count: count)
+        for g in 0..<count where groups.size[g] > 0 {
             var best = -1
             var bestD = 2.25 * r2
-            centreGrid.forEachNeighbour(of: centreGrid.key(small.x, small.y), reach: 3) { n in
+            centreGrid.forEachNeighbour(of: centreGrid.key(groups.x[g], groups.y[g]), reach: 3) { n in
                 for k in centreGrid.cells[n].range {
                     let h = centreGrid.sorted[k]
-                    let size = groups[h].members.count
-                    guard h != g, size >= 3, small.members.count <= max(2, size / 4) else { continue }
-                    let d = distance2(ClusterPoint(x: small.x, y: small.y, key: 0), groups[h])
+                    let size = groups.size[h]
+                    guard h != g, size >= 3, groups.size[g] <= max(2, size / 4) else { continue }
+                    let d = groups.distance2(groups.x[g], groups.y[g], h)
                     if d < bestD || (d == bestD && h < best) {
                         best = h
                         bestD = d
                     }
                 }
             }
-            if best >= 0 { for i in small.members { owner[i] = best } }
+            joins[g] = best
         }
-        groups = group(owner, count: centres.count, points: points)
-        return groups.filter { !$0.members.isEmpty }
-    }
-
-    private static func distance2(_ p: ClusterPoint, _ c: PointCluster) -> Double {
-        let dx = p.x - c.x, dy = p.y - c.y
-        return dx * dx + dy * dy
-    }
-
-    private static func group(_ owner: [Int], count: Int, points: [ClusterPoint]) -> [PointCluster] {
-        var groups = [PointCluster](repeating: PointCluster(members: [], x: 0, y: 0), count: count)
-        var weights = [Double](repeating: 0, count: count)
-        for (i, o) in owner.enumerated() {
-            groups[o].members.append(i)
-            groups[o].x += points[i].x * points[i].weight
-            groups[o].y += points[i].y * points[i].weight
-            weights[o] += points[i].weight
+        for i in owner.indices where joins[owner[i]] >= 0 { owner[i] = joins[owner[i]] }
+        groups = Groups(owner, count: count, points: points)
+        // Each member list allocated once, at its final size.
+        var clusterOf = [Int](repeating: -1, count: count)
+        var clusters: [PointCluster] = []
+        for g in 0..<count where groups.size[g] > 0 {
+            clusterOf[g] = clusters.count
+            var members: [Int] = []
+            members.reserveCapacity(groups.size[g])
+            clusters.append(PointCluster(members: members, x: groups.x[g], y: groups.y[g]))
         }
-        for g in groups.indices where !groups[g].members.isEmpty {
-            if weights[g] > 0 {
-                groups[g].x /= weights[g]
-                groups[g].y /= weights[g]
-            } else {
-                // All weights zero: the plain mean.
-                let n = Double(groups[g].members.count)
-                groups[g].x = groups[g].members.reduce(0) { $0 + points[$1].x } / n
-                groups[g].y = groups[g].members.reduce(0) { $0 + points[$1].y } / n
-            }
-        }
-        return groups
+        for (i, o) in owner.enumerated() { clusters[clusterOf[o]].members.append(i) }
+        return clusters
     }
 }
 
-extension Dictionary where Key == Int64, Value == [Int] {
-    /// Calls `body` with every index stored in the 5×5 cells around `key` (packed as in CellGrid).
+/// The groups of an assignment: weighted centroids and sizes, summed in point order as the
+/// members' means always were, without gathering member lists.
+private struct Groups {
+    var x: [Double]
+    var y: [Double]
+    var size: [Int]
+
+    init(_ owner: [Int], count: Int, points: [ClusterPoint]) {
+        x = [Double](repeating: 0, count: count)
+        y = x
+        var weights = x, plainX = x, plainY = x
+        size = [Int](repeating: 0, count: count)
+        for (i, o) in owner.enumerated() {
+            x[o] += points[i].x * points[i].weight
+            y[o] += points[i].y * points[i].weight
+            weights[o] += points[i].weight
+            plainX[o] += points[i].x
+            plainY[o] += points[i].y
+            size[o] += 1
+        }
+        for g in 0..<count where size[g] > 0 {
+            if weights[g] > 0 {
+                x[g] /= weights[g]
+                y[g] /= weights[g]
+            } else {
+                // All weights zero: the plain mean.
+                x[g] = plainX[g] / Double(size[g])
+                y[g] = plainY[g] / Double(size[g])
+            }
+        }
+    }
+
+    func distance2(_ px: Double, _ py: Double, _ g: Int) -> Double {
+        let dx = px - x[g], dy = py - y[g]
+        return dx * dx + dy * dy
+    }
+
+    /// The centroids (empty groups at the origin) bucketed into cells.
+    func grid(cell: Double) -> CellGrid {
+        CellGrid(points: x.indices.map { ClusterPoint(x: x[$0], y: y[$0], key: 0) }, cell: cell)
+    }
+}
+
+/// The groups' centroids by the occupied cell of a point grid that holds them. A centroid in
+/// an empty cell is a stray: the cells within two of it are marked to look it up otherwise.
+private struct CentresByCell {
+    private let start: [Int]
+    private let ids: [Int]
+    let nearStray: [Bool]
+
+    init(_ groups: Groups, grid: CellGrid) {
+        var cellOf = [Int](repeating: -1, count: groups.size.count)
+        var start = [Int](repeating: 0, count: grid.cells.count + 1)
+        var nearStray = [Bool](repeating: false, count: grid.cells.count)
+        for g in groups.size.indices where groups.size[g] > 0 {
+            let key = grid.key(groups.x[g], groups.y[g])
+            cellOf[g] = grid.cell(with: key)
+            if cellOf[g] >= 0 {
+                start[cellOf[g] + 1] += 1
+            } else {
+                grid.forEachNeighbour(of: key, reach: 2) { nearStray[$0] = true }
+            }
+        }
+        for c in grid.cells.indices { start[c + 1] += start[c] }
+        // Filled in group order, so each cell lists its centroids in ascending order.
+        var next = start
+        var ids = [Int](repeating: 0, count: start[grid.cells.count])
+        for g in cellOf.indices where cellOf[g] >= 0 {
+            ids[next[cellOf[g]]] = g
+            next[cellOf[g]] += 1
+        }
+        self.start = start
+        self.ids = ids
+        self.nearStray = nearStray
+    }
+
     @inline(__always)
-    func forEachNeighbour(of key: Int64, _ body: (Int) -> Void) {
-        let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
-        for dx in Int64(-2)...2 {
-            for dy in Int64(-2)...2 {
-                if let list = self[((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)] { for e in list { body(e) } }
+    func forEach(in cell: Int, _ body: (Int) -> Void) {
+        for j in start[cell]..<start[cell + 1] { body(ids[j]) }
+    }
+}
+
+/// Lists of ids by cell, for the centres: the first id of a cell through a CellIndex, the
+/// rest chained in the order they were added.
+struct CellLists {
+    private var first = CellIndex(capacity: 16)
+    private var next: [Int] = []
+
+    /// Adds `id`, which must be the number of ids added so far.
+    mutating func append(_ id: Int, at key: Int64) {
+        next.append(-1)
+        var e = first.find(key)
+        if e < 0 {
+            first.insert(key, id)
+            return
+        }
+        while next[e] >= 0 { e = next[e] }
+        next[e] = id
+    }
+
+    /// Calls `body` with the ids in every cell that can hold a position within `reach`
+    /// metres of (x, y), cell by cell as `CellGrid.forEachKey` visits them.
+    @inline(__always)
+    func forEach(near x: Double, _ y: Double, within reach: Double, cell: Double, _ body: (Int) -> Void) {
+        CellGrid.forEachKey(near: x, y, within: reach, cell: cell) { key in
+            var e = first.find(key)
+            while e >= 0 {
+                body(e)
+                e = next[e]
             }
         }
     }
@@ -245,16 +342,29 @@ struct CellGrid {
 
     init(points: [ClusterPoint], cell: Double) {
         self.cell = cell
-        let keys = points.map { CellGrid.key($0.x, $0.y, cell) }
-        let sorted = points.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : points[$0].key < points[$1].key }
+        // Sorting (cell, key, index) triples themselves is faster than sorting indices through
+        // a closure that reads two other arrays; the index breaks ties as the stable sort did.
+        var order = points.indices.map { (cell: CellGrid.key(points[$0].x, points[$0].y, cell), key: points[$0].key, index: $0) }
+        order.sort { ($0.cell, $0.key, $0.index) < ($1.cell, $1.key, $1.index) }
+        let sorted = order.map(\.index)
+        // One pass over the points in cell order for all three.
+        var xs: [Double] = [], ys: [Double] = [], weights: [Double] = []
+        xs.reserveCapacity(sorted.count)
+        ys.reserveCapacity(sorted.count)
+        weights.reserveCapacity(sorted.count)
+        for i in sorted {
+            xs.append(points[i].x)
+            ys.append(points[i].y)
+            weights.append(points[i].weight)
+        }
         var cells: [Cell] = []
         var start = 0
         while start < sorted.count {
-            let k = keys[sorted[start]]
+            let k = order[start].cell
             var end = start
             var w = 0.0
-            while end < sorted.count && keys[sorted[end]] == k {
-                w += points[sorted[end]].weight
+            while end < sorted.count && order[end].cell == k {
+                w += weights[end]
                 end += 1
             }
             cells.append(Cell(key: k, range: start..<end, weight: w))
@@ -263,9 +373,9 @@ struct CellGrid {
         var index = CellIndex(capacity: cells.count)
         for (i, c) in cells.enumerated() { index.insert(c.key, i) }
         self.sorted = sorted
-        xs = sorted.map { points[$0].x }
-        ys = sorted.map { points[$0].y }
-        weights = sorted.map { points[$0].weight }
+        self.xs = xs
+        self.ys = ys
+        self.weights = weights
         self.cells = cells
         self.index = index
     }
@@ -290,10 +400,103 @@ struct CellGrid {
         }
     }
 
+    /// The key of the cell of (x, y), and the offsets (within ±2) of the cells around it that
+    /// can hold a point within `reach` metres: a window smaller than two cells skips most of
+    /// the 5×5 cells, and what is found there stays the same.
+    @inline(__always)
+    static func box(near x: Double, _ y: Double, within reach: Double, cell: Double)
+        -> (key: Int64, dx: ClosedRange<Int64>, dy: ClosedRange<Int64>)
+    {
+        let fx = x / cell, fy = y / cell
+        // Slack for the rounding of the divisions, at any magnitude of the coordinates.
+        let r = reach / cell + 0.001 + 1e-12 * max(abs(fx), abs(fy))
+        let fx0 = fx.rounded(.down), fy0 = fy.rounded(.down)
+        let x0 = Int64(max(-2, (fx - r).rounded(.down) - fx0)), x1 = Int64(min(2, (fx + r).rounded(.down) - fx0))
+        let y0 = Int64(max(-2, (fy - r).rounded(.down) - fy0)), y1 = Int64(min(2, (fy + r).rounded(.down) - fy0))
+        return (CellGrid.key(x, y, cell), x0...x1, y0...y1)
+    }
+
+    /// Calls `body` with the key of every cell in `box(near:within:cell:)`, in the order of
+    /// `forEachNeighbour(reach: 2)`.
+    @inline(__always)
+    static func forEachKey(near x: Double, _ y: Double, within reach: Double, cell: Double, _ body: (Int64) -> Void) {
+        let (key, dxs, dys) = box(near: x, y, within: reach, cell: cell)
+        let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
+        for dx in dxs {
+            for dy in dys { body(((cx + dx) << 32) ^ ((cy + dy) & 0xFFFF_FFFF)) }
+        }
+    }
+
+    /// Calls `body` with every occupied cell that can hold a point within `reach` metres of
+    /// (x, y), in the order of `forEachNeighbour(reach: 2)`: from the neighbour list of `cell`,
+    /// the occupied cell holding (x, y), or, when that cell is empty (-1), through the index.
+    @inline(__always)
+    func forEachCell(near x: Double, _ y: Double, within reach: Double, in cell: Int, _ neighbours: NeighbourLists,
+                     _ body: (Int) -> Void) {
+        let (key, dxs, dys) = CellGrid.box(near: x, y, within: reach, cell: self.cell)
+        guard cell >= 0 else {
+            CellGrid.forEachKey(near: x, y, within: reach, cell: self.cell) { key in
+                let i = index.find(key)
+                if i >= 0 { body(i) }
+            }
+            return
+        }
+        neighbours.forEach(of: cell) { n in
+            let (dx, dy) = offset(of: cells[n].key, from: key)
+            if dxs.contains(dx) && dys.contains(dy) { body(n) }
+        }
+    }
+
+    /// The occupied cell holding (x, y), or -1. `near`, an occupied cell close by (or -1), is
+    /// where to look first: its neighbour list is in cache, the index mostly is not.
+    func cell(containing x: Double, _ y: Double, near: Int, _ neighbours: NeighbourLists) -> Int {
+        let key = key(x, y)
+        guard near >= 0 else { return index.find(key) }
+        let (dx, dy) = offset(of: key, from: cells[near].key)
+        if abs(dx) > 2 || abs(dy) > 2 { return index.find(key) }
+        var found = -1
+        neighbours.forEach(of: near) { n in if cells[n].key == key { found = n } }
+        return found
+    }
+
+    /// Offset in cells between two keys, in their 32-bit halves, which wrap as the keys do.
+    @inline(__always)
+    private func offset(of key: Int64, from origin: Int64) -> (dx: Int64, dy: Int64) {
+        (Int64(Int32(truncatingIfNeeded: key >> 32) &- Int32(truncatingIfNeeded: origin >> 32)),
+         Int64(Int32(truncatingIfNeeded: key) &- Int32(truncatingIfNeeded: origin)))
+    }
+
+    /// The occupied cell with `key`, or -1.
+    func cell(with key: Int64) -> Int { index.find(key) }
+
     /// The middle of the cell with `key`.
     func centre(of key: Int64) -> (x: Double, y: Double) {
         let cx = key >> 32, cy = Int64(Int32(truncatingIfNeeded: key))
         return ((Double(cx) + 0.5) * cell, (Double(cy) + 0.5) * cell)
+    }
+}
+
+/// Each occupied cell's occupied neighbours within two cells (its 5×5 neighbourhood), in the
+/// order of `CellGrid.forEachNeighbour`: found once, they spare the mean-shift walks nearly all
+/// of their index look-ups.
+struct NeighbourLists {
+    private var start: [Int]
+    private var list: [Int32]
+
+    init(_ grid: CellGrid) {
+        var start = [0], list: [Int32] = []
+        start.reserveCapacity(grid.cells.count + 1)
+        for c in grid.cells {
+            grid.forEachNeighbour(of: c.key, reach: 2) { list.append(Int32(truncatingIfNeeded: $0)) }
+            start.append(list.count)
+        }
+        self.start = start
+        self.list = list
+    }
+
+    @inline(__always)
+    func forEach(of cell: Int, _ body: (Int) -> Void) {
+        for i in start[cell]..<start[cell + 1] { body(Int(list[i])) }
     }
 }
 
@@ -305,6 +508,7 @@ struct CellIndex {
     private var values: [Int32]
     private let mask: Int
     private let shift: UInt64
+    private var count = 0
 
     init(capacity: Int) {
         var size = 16
@@ -320,9 +524,16 @@ struct CellIndex {
         Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
+    /// Sets the value for `key`; the table doubles when half full.
     mutating func insert(_ key: Int64, _ value: Int) {
+        if 2 * (count + 1) > keys.count {
+            var bigger = CellIndex(capacity: keys.count)
+            for i in keys.indices where values[i] >= 0 { bigger.insert(keys[i], Int(values[i])) }
+            self = bigger
+        }
         var i = slot(key)
         while values[i] >= 0 && keys[i] != key { i = (i + 1) & mask }
+        if values[i] < 0 { count += 1 }
         keys[i] = key
         values[i] = Int32(value)
     }
