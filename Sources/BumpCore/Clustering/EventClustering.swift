@@ -51,7 +51,8 @@ public enum EventClustering {
         let order = grid.cells.indices.sorted {
             cellDensity[$0] != cellDensity[$1] ? cellDensity[$0] > cellDensity[$1] : grid.cells[$0].key < grid.cells[$1].key
         }
-        // Owners in grid order while seeding: the claims walk cells, so they stay contiguous.
+        // Owners in grid order while seeding and refining: both walk cells, so they stay
+        // contiguous.
         var ownerAt = [Int](repeating: -1, count: points.count)
         var centres: [(x: Double, y: Double)] = []
         var centresByCell = CellLists()
@@ -61,36 +62,8 @@ public enum EventClustering {
             // Climb from the cell to the local mode of all points (mean shift, window 0.6 radius):
             // a seed between two potholes moves onto one, and a seed on the fringe of a spot
             // already taken climbs back to that spot's centre instead of founding a satellite.
-            var (cx, cy) = grid.centre(of: grid.cells[c].key)
-            // The occupied cell holding (cx, cy), or -1, followed from cell to neighbouring cell.
-            var at = c
-            let window = 0.6 * radius, window2 = 0.36 * r2
-            for _ in 0..<8 {
-                var sx = 0.0, sy = 0.0, sw = 0.0
-                grid.xs.withUnsafeBufferPointer { xs in
-                    grid.ys.withUnsafeBufferPointer { ys in
-                        grid.weights.withUnsafeBufferPointer { ws in
-                            grid.forEachCell(near: cx, cy, within: window, in: at, neighbours) { n in
-                                for k in grid.cells[n].range {
-                                    let dx = xs[k] - cx, dy = ys[k] - cy
-                                    if dx * dx + dy * dy <= window2 {
-                                        sx += xs[k] * ws[k]
-                                        sy += ys[k] * ws[k]
-                                        sw += ws[k]
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                guard sw > 0 else { break }
-                let nx = sx / sw, ny = sy / sw
-                let moved = (nx - cx) * (nx - cx) + (ny - cy) * (ny - cy)
-                cx = nx
-                cy = ny
-                at = grid.cell(containing: cx, cy, near: at, neighbours)
-                if moved < 0.01 { break }
-            }
+            let mode = grid.climb(from: c, within: 0.6 * radius, squared: 0.36 * r2, neighbours)
+            var (cx, cy) = (mode.x, mode.y)
             // The same mode as an existing centre: that centre takes this cell's unclaimed
             // points up to 1.5 radii (GPS scatter's fringe). Otherwise a new centre claims
             // the unclaimed points within the radius.
@@ -110,7 +83,7 @@ public enum EventClustering {
             }
             id = centres.count
             var claimed = 0
-            grid.forEachCell(near: cx, cy, within: radius, in: at, neighbours) { n in
+            grid.forEachCell(near: cx, cy, within: radius, in: mode.cell, neighbours) { n in
                 for k in grid.cells[n].range {
                     let dx = grid.xs[k] - cx, dy = grid.ys[k] - cy
                     if dx * dx + dy * dy <= r2 && ownerAt[k] < 0 {
@@ -124,15 +97,17 @@ public enum EventClustering {
                 centresByCell.append(id, at: grid.key(cx, cy))
             }
         }
-        var owner = [Int](repeating: -1, count: points.count)
-        for (k, i) in grid.sorted.enumerated() { owner[i] = ownerAt[k] }
         // A seed whose mode-seeking walked away leaves its cell's points unclaimed: each such
-        // point starts a cluster of its own (step 4 may attach it to a neighbour).
-        for i in points.indices where owner[i] < 0 {
-            owner[i] = centres.count
-            centres.append((points[i].x, points[i].y))
+        // point starts a cluster of its own (step 4 may attach it to a neighbour), numbered in
+        // input order.
+        for k in ownerAt.indices.filter({ ownerAt[$0] < 0 }).sorted(by: { grid.sorted[$0] < grid.sorted[$1] }) {
+            ownerAt[k] = centres.count
+            centres.append((grid.xs[k], grid.ys[k]))
         }
         let count = centres.count
+        // Owners by input order too: the centroids sum their members in that order.
+        var owner = [Int](repeating: -1, count: points.count)
+        for (k, i) in grid.sorted.enumerated() { owner[i] = ownerAt[k] }
         // 3. One refinement: centres become their members' weighted means, and each point
         //    moves to the nearest centre within the radius if that is not its own. Candidate
         //    centres are gathered once per cell, not once per point: those of the cells in its
@@ -154,8 +129,7 @@ public enum EventClustering {
                 neighbours.forEach(of: c) { n in centresIn.forEach(in: n) { candidates.append($0) } }
             }
             for k in grid.cells[c].range {
-                let i = grid.sorted[k]
-                var best = owner[i]
+                var best = ownerAt[k]
                 var bestD = groups.distance2(grid.xs[k], grid.ys[k], best)
                 for g in candidates {
                     let d = groups.distance2(grid.xs[k], grid.ys[k], g)
@@ -164,9 +138,10 @@ public enum EventClustering {
                         bestD = d
                     }
                 }
-                if bestD <= r2 { owner[i] = best }
+                if bestD <= r2 { ownerAt[k] = best }
             }
         }
+        for (k, i) in grid.sorted.enumerated() { owner[i] = ownerAt[k] }
         // 4. Satellites: GPS error throws a few hits of a spot beyond the radius, where they
         //    would stand as small clusters of their own. A group of at most two hits, or of
         //    at most a quarter of a neighbour's, joins the nearest such bigger neighbour
@@ -468,6 +443,44 @@ struct CellGrid {
 
     /// The occupied cell with `key`, or -1.
     func cell(with key: Int64) -> Int { index.find(key) }
+
+    /// Mean shift from the middle of cell `c`: up to 8 moves to the weighted mean of the points
+    /// within `window` metres (`window2` its square), until a move is under 10 cm. Returns the
+    /// mode and the occupied cell holding it, or -1.
+    func climb(from c: Int, within window: Double, squared window2: Double, _ neighbours: NeighbourLists)
+        -> (x: Double, y: Double, cell: Int)
+    {
+        var (cx, cy) = centre(of: cells[c].key)
+        // The occupied cell holding (cx, cy), followed from cell to neighbouring cell.
+        var at = c
+        xs.withUnsafeBufferPointer { xs in
+            ys.withUnsafeBufferPointer { ys in
+                weights.withUnsafeBufferPointer { ws in
+                    for _ in 0..<8 {
+                        var sx = 0.0, sy = 0.0, sw = 0.0
+                        forEachCell(near: cx, cy, within: window, in: at, neighbours) { n in
+                            for k in cells[n].range {
+                                let dx = xs[k] - cx, dy = ys[k] - cy
+                                if dx * dx + dy * dy <= window2 {
+                                    sx += xs[k] * ws[k]
+                                    sy += ys[k] * ws[k]
+                                    sw += ws[k]
+                                }
+                            }
+                        }
+                        guard sw > 0 else { break }
+                        let nx = sx / sw, ny = sy / sw
+                        let moved = (nx - cx) * (nx - cx) + (ny - cy) * (ny - cy)
+                        cx = nx
+                        cy = ny
+                        at = cell(containing: cx, cy, near: at, neighbours)
+                        if moved < 0.01 { break }
+                    }
+                }
+            }
+        }
+        return (cx, cy, at)
+    }
 
     /// The middle of the cell with `key`.
     func centre(of key: Int64) -> (x: Double, y: Double) {
