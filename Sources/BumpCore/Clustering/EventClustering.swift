@@ -44,7 +44,7 @@ public enum EventClustering {
         var cellDensity = [Double](repeating: 0, count: grid.cells.count)
         for c in grid.cells.indices {
             var d = 0.0
-            neighbours.forEach(of: c) { n in d += grid.cells[n].weight }
+            neighbours.forEach(of: c) { n in d += grid.cellWeights[n] }
             cellDensity[c] = d
         }
         // 2. Seeds, densest cell first; ties by cell key (a function of position only).
@@ -299,10 +299,14 @@ struct CellLists {
 
 /// Points bucketed into square cells: one sort, then each cell is a contiguous range.
 struct CellGrid {
+    /// 16 bytes (the weights are kept apart): the mean-shift walks read cells scattered over
+    /// memory, so the fewer cache lines the better.
     struct Cell {
         var key: Int64
-        var range: Range<Int>
-        var weight: Double
+        var start: Int32
+        var end: Int32
+        /// The cell's points, a range of `sorted`.
+        var range: Range<Int> { Int(start)..<Int(end) }
     }
     let cell: Double
     /// Point indices ordered by cell.
@@ -313,6 +317,8 @@ struct CellGrid {
     let ys: [Double]
     let weights: [Double]
     let cells: [Cell]
+    /// The weight in each cell.
+    let cellWeights: [Double]
     private let index: CellIndex
 
     init(points: [ClusterPoint], cell: Double) {
@@ -332,7 +338,7 @@ struct CellGrid {
             ys.append(points[i].y)
             weights.append(points[i].weight)
         }
-        var cells: [Cell] = []
+        var cells: [Cell] = [], cellWeights: [Double] = []
         var start = 0
         while start < sorted.count {
             let k = order[start].cell
@@ -342,7 +348,8 @@ struct CellGrid {
                 w += weights[end]
                 end += 1
             }
-            cells.append(Cell(key: k, range: start..<end, weight: w))
+            cells.append(Cell(key: k, start: Int32(start), end: Int32(end)))
+            cellWeights.append(w)
             start = end
         }
         var index = CellIndex(capacity: cells.count)
@@ -352,6 +359,7 @@ struct CellGrid {
         self.ys = ys
         self.weights = weights
         self.cells = cells
+        self.cellWeights = cellWeights
         self.index = index
     }
 
