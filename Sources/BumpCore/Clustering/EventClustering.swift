@@ -191,26 +191,28 @@ private struct Groups {
     var size: [Int]
 
     init(_ owner: [Int], count: Int, points: [ClusterPoint]) {
+        // One record per group, so that each point updates one cache line rather than six.
+        var sums = [(x: Double, y: Double, weight: Double, plainX: Double, plainY: Double, size: Int)](
+            repeating: (0, 0, 0, 0, 0, 0), count: count)
+        for (i, o) in owner.enumerated() {
+            sums[o].x += points[i].x * points[i].weight
+            sums[o].y += points[i].y * points[i].weight
+            sums[o].weight += points[i].weight
+            sums[o].plainX += points[i].x
+            sums[o].plainY += points[i].y
+            sums[o].size += 1
+        }
         x = [Double](repeating: 0, count: count)
         y = x
-        var weights = x, plainX = x, plainY = x
-        size = [Int](repeating: 0, count: count)
-        for (i, o) in owner.enumerated() {
-            x[o] += points[i].x * points[i].weight
-            y[o] += points[i].y * points[i].weight
-            weights[o] += points[i].weight
-            plainX[o] += points[i].x
-            plainY[o] += points[i].y
-            size[o] += 1
-        }
-        for g in 0..<count where size[g] > 0 {
-            if weights[g] > 0 {
-                x[g] /= weights[g]
-                y[g] /= weights[g]
+        size = sums.map(\.size)
+        for (g, s) in sums.enumerated() where s.size > 0 {
+            if s.weight > 0 {
+                x[g] = s.x / s.weight
+                y[g] = s.y / s.weight
             } else {
                 // All weights zero: the plain mean.
-                x[g] = plainX[g] / Double(size[g])
-                y[g] = plainY[g] / Double(size[g])
+                x[g] = s.plainX / Double(s.size)
+                y[g] = s.plainY / Double(s.size)
             }
         }
     }
