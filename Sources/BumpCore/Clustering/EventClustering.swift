@@ -44,7 +44,7 @@ public enum EventClustering {
         var cellDensity = [Double](repeating: 0, count: grid.cells.count)
         for c in grid.cells.indices {
             var d = 0.0
-            neighbours.forEach(of: c) { n in d += grid.cells[n].weight }
+            neighbours.forEach(of: c) { n in d += grid.cellWeights[n] }
             cellDensity[c] = d
         }
         // 2. Seeds, densest cell first; ties by cell key (a function of position only).
@@ -191,26 +191,28 @@ private struct Groups {
     var size: [Int]
 
     init(_ owner: [Int], count: Int, points: [ClusterPoint]) {
+        // One record per group, so that each point updates one cache line rather than six.
+        var sums = [(x: Double, y: Double, weight: Double, plainX: Double, plainY: Double, size: Int)](
+            repeating: (0, 0, 0, 0, 0, 0), count: count)
+        for (i, o) in owner.enumerated() {
+            sums[o].x += points[i].x * points[i].weight
+            sums[o].y += points[i].y * points[i].weight
+            sums[o].weight += points[i].weight
+            sums[o].plainX += points[i].x
+            sums[o].plainY += points[i].y
+            sums[o].size += 1
+        }
         x = [Double](repeating: 0, count: count)
         y = x
-        var weights = x, plainX = x, plainY = x
-        size = [Int](repeating: 0, count: count)
-        for (i, o) in owner.enumerated() {
-            x[o] += points[i].x * points[i].weight
-            y[o] += points[i].y * points[i].weight
-            weights[o] += points[i].weight
-            plainX[o] += points[i].x
-            plainY[o] += points[i].y
-            size[o] += 1
-        }
-        for g in 0..<count where size[g] > 0 {
-            if weights[g] > 0 {
-                x[g] /= weights[g]
-                y[g] /= weights[g]
+        size = sums.map(\.size)
+        for (g, s) in sums.enumerated() where s.size > 0 {
+            if s.weight > 0 {
+                x[g] = s.x / s.weight
+                y[g] = s.y / s.weight
             } else {
                 // All weights zero: the plain mean.
-                x[g] = plainX[g] / Double(size[g])
-                y[g] = plainY[g] / Double(size[g])
+                x[g] = s.plainX / Double(s.size)
+                y[g] = s.plainY / Double(s.size)
             }
         }
     }
@@ -299,10 +301,14 @@ struct CellLists {
 
 /// Points bucketed into square cells: one sort, then each cell is a contiguous range.
 struct CellGrid {
+    /// 16 bytes (the weights are kept apart): the mean-shift walks read cells scattered over
+    /// memory, so the fewer cache lines the better.
     struct Cell {
         var key: Int64
-        var range: Range<Int>
-        var weight: Double
+        var start: Int32
+        var end: Int32
+        /// The cell's points, a range of `sorted`.
+        var range: Range<Int> { Int(start)..<Int(end) }
     }
     let cell: Double
     /// Point indices ordered by cell.
@@ -313,6 +319,8 @@ struct CellGrid {
     let ys: [Double]
     let weights: [Double]
     let cells: [Cell]
+    /// The weight in each cell.
+    let cellWeights: [Double]
     private let index: CellIndex
 
     init(points: [ClusterPoint], cell: Double) {
@@ -332,7 +340,7 @@ struct CellGrid {
             ys.append(points[i].y)
             weights.append(points[i].weight)
         }
-        var cells: [Cell] = []
+        var cells: [Cell] = [], cellWeights: [Double] = []
         var start = 0
         while start < sorted.count {
             let k = order[start].cell
@@ -342,7 +350,8 @@ struct CellGrid {
                 w += weights[end]
                 end += 1
             }
-            cells.append(Cell(key: k, range: start..<end, weight: w))
+            cells.append(Cell(key: k, start: Int32(start), end: Int32(end)))
+            cellWeights.append(w)
             start = end
         }
         var index = CellIndex(capacity: cells.count)
@@ -352,6 +361,7 @@ struct CellGrid {
         self.ys = ys
         self.weights = weights
         self.cells = cells
+        self.cellWeights = cellWeights
         self.index = index
     }
 
