@@ -332,8 +332,22 @@ struct CellGrid {
         while start < order.count {
             var end = start + 1
             while end < order.count && order[end].cell == order[start].cell { end += 1 }
-            // Within a cell by point key, then input order: the order the sums run in.
-            if end - start > 1 { order[start..<end].sort { ($0.key, $0.index) < ($1.key, $1.index) } }
+            // Within a cell by point key, then input order: the order the sums run in. A cell
+            // holds a few points: an insertion sort, which unlike the standard one allocates
+            // nothing; a crowded cell takes the standard one.
+            if end - start > 32 {
+                order[start..<end].sort { ($0.key, $0.index) < ($1.key, $1.index) }
+            } else {
+                for i in start..<end {
+                    let item = order[i]
+                    var j = i
+                    while j > start && (order[j - 1].key, order[j - 1].index) > (item.key, item.index) {
+                        order[j] = order[j - 1]
+                        j -= 1
+                    }
+                    order[j] = item
+                }
+            }
             cells.append(Cell(key: order[start].cell, start: Int32(start), end: Int32(end)))
             start = end
         }
