@@ -117,23 +117,35 @@ struct StreamTests {
         #expect(try store.openTrips().isEmpty)
     }
 
-    @Test("a trip that comes back after the idle timeout is stored as a second trip, not merged")
-    func reopenedTrip() throws {
-        let store = try temporaryStore()
+    /// A session that closes a trip after 5 s without rows and trims nothing.
+    func shortIdleSession(_ store: TraceStore) throws -> StreamSession {
         var settings = StreamSettings()
         settings.ingest.privacyTrim = 0
         settings.idleTimeout = 5
-        let session = try StreamSession(store: store, format: .ndjson, settings: settings)
+        return try StreamSession(store: store, format: .ndjson, settings: settings)
+    }
+
+    /// `seconds` of a trip at 10 Hz from `t0` (ms), a fix every second.
+    func tripRows(from t0: Double, seconds: Int) -> [TraceRow] {
+        (0..<(seconds * 10)).map { i in
+            let fix = i % 10 == 0
+            return TraceRow(t: t0 + Double(i) * 100, ax: 0.1, ay: 9.8, az: 0.2, lat: fix ? 42.35 + Double(i) * 1e-6 : .nan,
+                            lon: fix ? -71.06 : .nan, speed: fix ? 8 : .nan, accuracy: fix ? 5 : .nan)
+        }
+    }
+
+    func ndjson(_ rows: [(row: TraceRow, trip: String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (row, trip) in rows { TraceWriter.appendNDJSON(row, trip: trip, device: "d1", to: &out) }
+        return out
+    }
+
+    @Test("a trip that comes back after the idle timeout is stored as a second trip, not merged")
+    func reopenedTrip() throws {
+        let store = try temporaryStore()
+        let session = try shortIdleSession(store)
         func rows(_ trip: String, from t0: Double, seconds: Int) -> [UInt8] {
-            var out: [UInt8] = []
-            for i in 0..<(seconds * 10) {
-                let t = t0 + Double(i) * 100
-                let fix = i % 10 == 0
-                TraceWriter.appendNDJSON(TraceRow(t: t, ax: 0.1, ay: 9.8, az: 0.2, lat: fix ? 42.35 + Double(i) * 1e-6 : .nan,
-                                                  lon: fix ? -71.06 : .nan, speed: fix ? 8 : .nan, accuracy: fix ? 5 : .nan),
-                                         trip: trip, device: "d1", to: &out)
-            }
-            return out
+            ndjson(tripRows(from: t0, seconds: seconds).map { ($0, trip) })
         }
         let t0 = 1_780_000_000_000.0
         var out = try rows("veh-1", from: t0, seconds: 20).withUnsafeBytes { try session.consume($0, now: 0) }
@@ -149,26 +161,13 @@ struct StreamTests {
 
     @Test("one row with a wrong clock does not move the stream's clock: no other trip is closed early")
     func farFutureRow() throws {
-        let store = try temporaryStore()
-        var settings = StreamSettings()
-        settings.ingest.privacyTrim = 0
-        settings.idleTimeout = 5
-        let session = try StreamSession(store: store, format: .ndjson, settings: settings)
+        let session = try shortIdleSession(try temporaryStore())
         let t0 = 1_780_000_000_000.0
-        var rows: [(row: TraceRow, trip: String)] = []
-        for trip in ["veh-1", "veh-2"] {
-            for i in 0..<300 {
-                let fix = i % 10 == 0
-                rows.append((TraceRow(t: t0 + Double(i) * 100, ax: 0.1, ay: 9.8, az: 0.2, lat: fix ? 42.35 + Double(i) * 1e-6 : .nan,
-                                      lon: fix ? -71.06 : .nan, speed: fix ? 8 : .nan, accuracy: fix ? 5 : .nan), trip))
-            }
-        }
+        var rows = ["veh-1", "veh-2"].flatMap { trip in tripRows(from: t0, seconds: 30).map { (row: $0, trip: trip) } }
         rows.sort { $0.row.t < $1.row.t }
         // Ten years ahead, halfway through.
         rows.insert((TraceRow(t: t0 + 10 * 365 * 86_400_000, ax: 0.1, ay: 9.8, az: 0.2), "veh-2"), at: rows.count / 2)
-        var bytes: [UInt8] = []
-        for (row, trip) in rows { TraceWriter.appendNDJSON(row, trip: trip, device: nil, to: &bytes) }
-        let out = try bytes.withUnsafeBytes { try session.consume($0, now: 0) }
+        let out = try ndjson(rows).withUnsafeBytes { try session.consume($0, now: 0) }
         #expect(!out.contains { if case .tripClosed = $0 { true } else { false } }, "\(out.map(\.json))")
         let closed = try session.finish().compactMap { if case .tripClosed(let trip, _, _, _) = $0 { trip } else { nil } }
         #expect(closed.sorted() == ["veh-1", "veh-2"])
