@@ -325,10 +325,32 @@ struct CellGrid {
 
     init(points: [ClusterPoint], cell: Double) {
         self.cell = cell
-        // Sorting (cell, key, index) triples themselves is faster than sorting indices through
-        // a closure that reads two other arrays; the index breaks ties as the stable sort did.
         var order = points.indices.map { (cell: CellGrid.key(points[$0].x, points[$0].y, cell), key: points[$0].key, index: $0) }
-        order.sort { ($0.cell, $0.key, $0.index) < ($1.cell, $1.key, $1.index) }
+        CellGrid.sortByCell(&order)
+        var cells: [Cell] = []
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count && order[end].cell == order[start].cell { end += 1 }
+            // Within a cell by point key, then input order: the order the sums run in. A cell
+            // holds a few points: an insertion sort, which unlike the standard one allocates
+            // nothing; a crowded cell takes the standard one.
+            if end - start > 32 {
+                order[start..<end].sort { ($0.key, $0.index) < ($1.key, $1.index) }
+            } else {
+                for i in start..<end {
+                    let item = order[i]
+                    var j = i
+                    while j > start && (order[j - 1].key, order[j - 1].index) > (item.key, item.index) {
+                        order[j] = order[j - 1]
+                        j -= 1
+                    }
+                    order[j] = item
+                }
+            }
+            cells.append(Cell(key: order[start].cell, start: Int32(start), end: Int32(end)))
+            start = end
+        }
         let sorted = order.map(\.index)
         // One pass over the points in cell order for all three.
         var xs: [Double] = [], ys: [Double] = [], weights: [Double] = []
@@ -340,19 +362,10 @@ struct CellGrid {
             ys.append(points[i].y)
             weights.append(points[i].weight)
         }
-        var cells: [Cell] = [], cellWeights: [Double] = []
-        var start = 0
-        while start < sorted.count {
-            let k = order[start].cell
-            var end = start
+        let cellWeights = cells.map { c in
             var w = 0.0
-            while end < sorted.count && order[end].cell == k {
-                w += weights[end]
-                end += 1
-            }
-            cells.append(Cell(key: k, start: Int32(start), end: Int32(end)))
-            cellWeights.append(w)
-            start = end
+            for k in c.range { w += weights[k] }
+            return w
         }
         var index = CellIndex(capacity: cells.count)
         for (i, c) in cells.enumerated() { index.insert(c.key, i) }
@@ -363,6 +376,41 @@ struct CellGrid {
         self.cells = cells
         self.cellWeights = cellWeights
         self.index = index
+    }
+
+    /// Sorts points by cell key, keeping input order within a cell: a radix sort, a byte at a
+    /// time, on the key's two halves less their minimums, over only the bytes they span
+    /// (four to six passes for a city; about twice as fast as a comparison sort). The halves
+    /// are the signed column and the unsigned row, so the cells come out in key order exactly.
+    private static func sortByCell(_ items: inout [(cell: Int64, key: UInt64, index: Int)]) {
+        var minX = Int32.max, maxX = Int32.min, minY = UInt32.max, maxY = UInt32.min
+        for item in items {
+            let x = Int32(truncatingIfNeeded: item.cell >> 32), y = UInt32(truncatingIfNeeded: item.cell)
+            (minX, maxX, minY, maxY) = (min(minX, x), max(maxX, x), min(minY, y), max(maxY, y))
+        }
+        func digits(_ cell: Int64) -> UInt64 {
+            UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: cell >> 32) &- minX)) << 32
+                | UInt64(UInt32(truncatingIfNeeded: cell) &- minY)
+        }
+        func bytes(_ span: UInt32) -> Int { (32 - span.leadingZeroBitCount + 7) / 8 }
+        var shifts: [UInt64] = []
+        for b in 0..<bytes(maxY &- minY) { shifts.append(UInt64(8 * b)) }
+        for b in 0..<bytes(UInt32(bitPattern: maxX &- minX)) { shifts.append(UInt64(32 + 8 * b)) }
+        var other = items
+        for shift in shifts {
+            // Where each byte value starts, then each item to its place, in order.
+            var start = [Int](repeating: 0, count: 257)
+            for item in items { start[(Int(truncatingIfNeeded: digits(item.cell) >> shift) & 0xFF) + 1] += 1 }
+            for b in 0..<256 { start[b + 1] += start[b] }
+            other.withUnsafeMutableBufferPointer { out in
+                for item in items {
+                    let b = Int(truncatingIfNeeded: digits(item.cell) >> shift) & 0xFF
+                    out[start[b]] = item
+                    start[b] += 1
+                }
+            }
+            swap(&items, &other)
+        }
     }
 
     static func key(_ x: Double, _ y: Double, _ cell: Double) -> Int64 {
