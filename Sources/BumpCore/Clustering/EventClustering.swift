@@ -32,7 +32,8 @@ public struct PointCluster: Sendable, Equatable {
 /// local density (densest first), so two potholes 12 m apart stay two clusters while the GPS
 /// scatter of one pothole's hits stays one. The result is a function of the set of points:
 /// ingesting trips in any order, or in several batches, gives the same clusters.
-/// Cost is O(n log n) (one sort) plus grid look-ups: a million events cluster in about a second.
+/// Cost is a radix sort of the points by cell, a sort of the occupied cells by density, and grid
+/// look-ups (each cell's neighbours are listed once): a million events cluster in about 0.8 s.
 public enum EventClustering {
     public static func cluster(_ points: [ClusterPoint], radius: Double) -> [PointCluster] {
         guard !points.isEmpty else { return [] }
