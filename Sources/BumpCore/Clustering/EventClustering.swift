@@ -462,20 +462,20 @@ struct CellGrid {
     }
 
     /// Calls `body` with every occupied cell that can hold a point within `reach` metres of
-    /// (x, y), in the order of `forEachNeighbour(reach: 2)`: from the neighbour list of `cell`,
+    /// (x, y), in the order of `forEachNeighbour(reach: 2)`: from the neighbour list of `home`,
     /// the occupied cell holding (x, y), or, when that cell is empty (-1), through the index.
     @inline(__always)
-    func forEachCell(near x: Double, _ y: Double, within reach: Double, in cell: Int, _ neighbours: NeighbourLists,
+    func forEachCell(near x: Double, _ y: Double, within reach: Double, in home: Int, _ neighbours: NeighbourLists,
                      _ body: (Int) -> Void) {
-        let (key, dxs, dys) = CellGrid.box(near: x, y, within: reach, cell: self.cell)
-        guard cell >= 0 else {
-            CellGrid.forEachKey(near: x, y, within: reach, cell: self.cell) { key in
+        let (key, dxs, dys) = CellGrid.box(near: x, y, within: reach, cell: cell)
+        guard home >= 0 else {
+            CellGrid.forEachKey(near: x, y, within: reach, cell: cell) { key in
                 let i = index.find(key)
                 if i >= 0 { body(i) }
             }
             return
         }
-        neighbours.forEach(of: cell) { n in
+        neighbours.forEach(of: home) { n in
             let (dx, dy) = offset(of: cells[n].key, from: key)
             if dxs.contains(dx) && dys.contains(dy) { body(n) }
         }
@@ -552,8 +552,8 @@ struct CellGrid {
 /// order of `CellGrid.forEachNeighbour`: found once, they spare the mean-shift walks nearly all
 /// of their index look-ups.
 struct NeighbourLists {
-    private var start: [Int]
-    private var list: [Int32]
+    private let start: [Int]
+    private let list: [Int32]
 
     init(_ grid: CellGrid) {
         var start = [0], list: [Int32] = []
