@@ -32,7 +32,8 @@ public struct PointCluster: Sendable, Equatable {
 /// local density (densest first), so two potholes 12 m apart stay two clusters while the GPS
 /// scatter of one pothole's hits stays one. The result is a function of the set of points:
 /// ingesting trips in any order, or in several batches, gives the same clusters.
-/// Cost is O(n log n) (one sort) plus grid look-ups: a million events cluster in about a second.
+/// Cost is a radix sort of the points by cell, a sort of the occupied cells by density, and grid
+/// look-ups (each cell's neighbours are listed once): a million events cluster in about 0.8 s.
 public enum EventClustering {
     public static func cluster(_ points: [ClusterPoint], radius: Double) -> [PointCluster] {
         guard !points.isEmpty else { return [] }
@@ -311,7 +312,7 @@ struct CellGrid {
         var range: Range<Int> { Int(start)..<Int(end) }
     }
     let cell: Double
-    /// Point indices grouped by cell.
+    /// Point indices ordered by cell.
     let sorted: [Int]
     /// Positions and weights in the same order as `sorted`: the mean-shift walks read them
     /// contiguously instead of jumping through the points array.
@@ -326,7 +327,7 @@ struct CellGrid {
     init(points: [ClusterPoint], cell: Double) {
         self.cell = cell
         var order = points.indices.map { (cell: CellGrid.key(points[$0].x, points[$0].y, cell), key: points[$0].key, index: $0) }
-        CellGrid.groupByCell(&order)
+        CellGrid.sortByCell(&order)
         var cells: [Cell] = []
         var start = 0
         while start < order.count {
@@ -378,23 +379,23 @@ struct CellGrid {
         self.index = index
     }
 
-    /// Brings the points of each cell together, in input order: a radix sort, a byte at a
-    /// time, on the cell's two coordinates less their minimums, over only the bytes the
-    /// coordinates span (four passes for a city; about twice as fast as a comparison sort).
-    /// The cells come out in no particular order, which nothing depends on.
-    private static func groupByCell(_ items: inout [(cell: Int64, key: UInt64, index: Int)]) {
-        var minX = Int32.max, maxX = Int32.min, minY = Int32.max, maxY = Int32.min
+    /// Sorts points by cell key, keeping input order within a cell: a radix sort, a byte at a
+    /// time, on the key's two halves less their minimums, over only the bytes they span
+    /// (four to six passes for a city; about twice as fast as a comparison sort). The halves
+    /// are the signed column and the unsigned row, so the cells come out in key order exactly.
+    private static func sortByCell(_ items: inout [(cell: Int64, key: UInt64, index: Int)]) {
+        var minX = Int32.max, maxX = Int32.min, minY = UInt32.max, maxY = UInt32.min
         for item in items {
-            let x = Int32(truncatingIfNeeded: item.cell >> 32), y = Int32(truncatingIfNeeded: item.cell)
+            let x = Int32(truncatingIfNeeded: item.cell >> 32), y = UInt32(truncatingIfNeeded: item.cell)
             (minX, maxX, minY, maxY) = (min(minX, x), max(maxX, x), min(minY, y), max(maxY, y))
         }
         func digits(_ cell: Int64) -> UInt64 {
             UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: cell >> 32) &- minX)) << 32
-                | UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: cell) &- minY))
+                | UInt64(UInt32(truncatingIfNeeded: cell) &- minY)
         }
         func bytes(_ span: UInt32) -> Int { (32 - span.leadingZeroBitCount + 7) / 8 }
         var shifts: [UInt64] = []
-        for b in 0..<bytes(UInt32(bitPattern: maxY &- minY)) { shifts.append(UInt64(8 * b)) }
+        for b in 0..<bytes(maxY &- minY) { shifts.append(UInt64(8 * b)) }
         for b in 0..<bytes(UInt32(bitPattern: maxX &- minX)) { shifts.append(UInt64(32 + 8 * b)) }
         var other = items
         for shift in shifts {
@@ -461,20 +462,20 @@ struct CellGrid {
     }
 
     /// Calls `body` with every occupied cell that can hold a point within `reach` metres of
-    /// (x, y), in the order of `forEachNeighbour(reach: 2)`: from the neighbour list of `cell`,
+    /// (x, y), in the order of `forEachNeighbour(reach: 2)`: from the neighbour list of `home`,
     /// the occupied cell holding (x, y), or, when that cell is empty (-1), through the index.
     @inline(__always)
-    func forEachCell(near x: Double, _ y: Double, within reach: Double, in cell: Int, _ neighbours: NeighbourLists,
+    func forEachCell(near x: Double, _ y: Double, within reach: Double, in home: Int, _ neighbours: NeighbourLists,
                      _ body: (Int) -> Void) {
-        let (key, dxs, dys) = CellGrid.box(near: x, y, within: reach, cell: self.cell)
-        guard cell >= 0 else {
-            CellGrid.forEachKey(near: x, y, within: reach, cell: self.cell) { key in
+        let (key, dxs, dys) = CellGrid.box(near: x, y, within: reach, cell: cell)
+        guard home >= 0 else {
+            CellGrid.forEachKey(near: x, y, within: reach, cell: cell) { key in
                 let i = index.find(key)
                 if i >= 0 { body(i) }
             }
             return
         }
-        neighbours.forEach(of: cell) { n in
+        neighbours.forEach(of: home) { n in
             let (dx, dy) = offset(of: cells[n].key, from: key)
             if dxs.contains(dx) && dys.contains(dy) { body(n) }
         }
@@ -551,8 +552,8 @@ struct CellGrid {
 /// order of `CellGrid.forEachNeighbour`: found once, they spare the mean-shift walks nearly all
 /// of their index look-ups.
 struct NeighbourLists {
-    private var start: [Int]
-    private var list: [Int32]
+    private let start: [Int]
+    private let list: [Int32]
 
     init(_ grid: CellGrid) {
         var start = [0], list: [Int32] = []
