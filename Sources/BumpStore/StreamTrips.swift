@@ -53,11 +53,7 @@ extension TraceStore {
     public func commitStream(_ updates: [StreamTripUpdate]) throws -> [String: [StoredEvent]] {
         try pool.write { db in
             var inserted: [String: [StoredEvent]] = [:]
-            let insertEvent = try db.cachedStatement(sql: """
-                INSERT INTO event(trip_id, key, t, lat, lon, x, y, accuracy, speed, heading, peak, peak_up, peak_down,
-                    swell, duration, lateral_ratio, lateral_known, signature, jolts, jolt_spacing, wavelength, kind, confidence)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insertEvent = try db.cachedStatement(sql: TraceStore.insertEventSQL)
             // A fix already kept (a resent trip) is not kept twice.
             let insertFix = try db.cachedStatement(sql: "INSERT OR IGNORE INTO stream_fix(trip_id, t, lat, lon, speed, accuracy) VALUES (?, ?, ?, ?, ?, ?)")
             let insertCell = try db.cachedStatement(sql: "INSERT OR IGNORE INTO coverage(cell, direction, trip_id) VALUES (?, ?, ?)")

@@ -122,6 +122,10 @@ public final class TraceStore: Sendable {
                 UPDATE trip SET stored_at = CAST(strftime('%s', 'now') AS REAL);
                 """)
         }
+        m.registerMigration("v5: metres from dip to strike per event") { db in
+            // NULL for events stored before it (and below 50 Hz): the classifier then judges on strength.
+            try db.execute(sql: "ALTER TABLE event ADD COLUMN dip_to_strike REAL")
+        }
         return m
     }
 
@@ -174,11 +178,7 @@ public final class TraceStore: Sendable {
                 INSERT INTO trip(name, device, source_hash, start_ms, end_ms, samples, fixes, rate, events, trimmed_events, stored_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS REAL))
                 """)
-            let insertEvent = try db.makeStatement(sql: """
-                INSERT INTO event(trip_id, key, t, lat, lon, x, y, accuracy, speed, heading, peak, peak_up, peak_down,
-                    swell, duration, lateral_ratio, lateral_known, signature, jolts, jolt_spacing, wavelength, kind, confidence)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insertEvent = try db.makeStatement(sql: Self.insertEventSQL)
             let insertCell = try db.makeStatement(sql: "INSERT OR IGNORE INTO coverage(cell, direction, trip_id) VALUES (?, ?, ?)")
             for trip in trips {
                 try insertTrip.execute(arguments: [
@@ -192,14 +192,22 @@ public final class TraceStore: Sendable {
         }
     }
 
-    /// Inserts one event with a prepared `INSERT INTO event` statement (the column order of `ingest`).
+    /// The one `INSERT INTO event` of batch ingest and streams, for `insert(_:tripID:with:)`.
+    static let insertEventSQL = """
+        INSERT INTO event(trip_id, key, t, lat, lon, x, y, accuracy, speed, heading, peak, peak_up, peak_down,
+            swell, duration, lateral_ratio, lateral_known, signature, jolts, jolt_spacing, wavelength, dip_to_strike,
+            kind, confidence)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// Inserts one event with a statement prepared from `insertEventSQL`.
     static func insert(_ s: StoredEvent, tripID: Int64, with statement: Statement) throws {
         let e = s.event
         try statement.execute(arguments: [
             tripID, Int64(bitPattern: s.key), e.t, e.lat, e.lon, s.x, s.y, e.accuracy, e.speed.finiteOrNil,
             e.heading.finiteOrNil, e.peak, e.peakUp, e.peakDown, e.swell, e.duration, e.lateralRatio,
             e.lateralKnown, e.signature.rawValue, e.jolts, e.joltSpacing.finiteOrNil, e.wavelength.finiteOrNil,
-            e.kind.rawValue, e.confidence,
+            e.dipToStrike.finiteOrNil, e.kind.rawValue, e.confidence,
         ])
     }
 
@@ -209,7 +217,7 @@ public final class TraceStore: Sendable {
     static func eventPoints(_ db: Database) throws -> [EventPoint] {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT e.id, e.x, e.y, e.accuracy, e.key, e.cluster_id, e.trip_id, t.device, e.t, e.heading, e.speed,
-                   e.peak, e.lateral_ratio, e.signature, e.kind, e.confidence, t.rate
+                   e.peak, e.lateral_ratio, e.signature, e.kind, e.confidence, t.rate, e.dip_to_strike
             FROM event e JOIN trip t ON t.id = e.trip_id
             """)
         var out: [EventPoint] = []
@@ -217,7 +225,7 @@ public final class TraceStore: Sendable {
             let evidence = EventEvidence(
                 trip: r[6], device: r[7], t: r[8], heading: r[9] ?? .nan, speed: r[10] ?? .nan, peak: r[11],
                 lateralRatio: r[12], signature: BumpSignature(rawValue: r[13]) ?? .riseFirst,
-                kind: BumpKind(rawValue: r[14]) ?? .other, confidence: r[15], rate: r[16])
+                kind: BumpKind(rawValue: r[14]) ?? .other, confidence: r[15], rate: r[16], dipToStrike: r[17] ?? .nan)
             out.append(EventPoint(id: r[0], x: r[1], y: r[2], accuracy: r[3], key: UInt64(bitPattern: r[4]), cluster: r[5], evidence: evidence))
         }
         return out
@@ -342,6 +350,7 @@ public final class TraceStore: Sendable {
                 e.jolts = r["jolts"]
                 e.joltSpacing = r["jolt_spacing"] ?? .nan
                 e.wavelength = r["wavelength"] ?? .nan
+                e.dipToStrike = r["dip_to_strike"] ?? .nan
                 e.kind = BumpKind(rawValue: r["kind"]) ?? .other
                 e.confidence = r["confidence"]
                 return (r[0], r[1], e)

@@ -107,4 +107,44 @@ struct CoverageGridTests {
         let southWest = Coverage.grid([(Coverage.cellKey(x: -3, y: -3), 1, nil)], size: 100)
         #expect(southWest.first?.x == -100 && southWest.first?.y == -100, "negative coordinates floor, not truncate")
     }
+
+    /// A one-sided spot hit by 6 of 7 passing trips whose events call it a casting.
+    func oneSidedSpot(strength: Double, dipToStrike: Double) -> ClusterSummary {
+        var s = ClusterSummary()
+        s.events = 6
+        s.trips = 6
+        s.hits = 6
+        s.passes = 7
+        s.hitRatio = 6.0 / 7
+        s.directions = [2]
+        s.medianLateralRatio = 0.8
+        s.votes = [.casting: 1]
+        s.strength = strength
+        s.dipToStrike = dipToStrike
+        return s
+    }
+
+    @Test("a short hole that strikes no harder than a cover is a pothole; a cover's length is not")
+    func shortHoles() {
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.34)).cls == .pothole)
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.34)).reasons.contains { $0.contains("shorter than any access cover") })
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.52)).cls == .casting)
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: .nan)).cls == .casting)
+        // Too soft to be a hole of any length.
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.0, dipToStrike: 0.34)).cls == .casting)
+        // Hard enough on its own, whatever its length.
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 2.6, dipToStrike: 0.55)).cls == .pothole)
+    }
+
+    @Test("a cluster's dip to strike is the median of its timed events, and needs two of them")
+    func dipToStrikeSummary() {
+        func event(_ trip: Int64, _ gap: Double) -> EventEvidence {
+            EventEvidence(trip: trip, device: nil, t: Double(trip), heading: 90, speed: 10, peak: 4, lateralRatio: 0.8,
+                          signature: .dipFirst, kind: .casting, confidence: 0.8, rate: 100, dipToStrike: gap)
+        }
+        let three = ClusterSummary.of(events: [event(1, 0.30), event(2, .nan), event(3, 0.36), event(4, 0.50)], passingTrips: [:])
+        #expect(abs(three.dipToStrike - 0.36) < 1e-9)
+        let one = ClusterSummary.of(events: [event(1, 0.30), event(2, .nan)], passingTrips: [:])
+        #expect(one.dipToStrike.isNaN)
+    }
 }

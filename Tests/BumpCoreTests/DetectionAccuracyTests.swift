@@ -71,6 +71,53 @@ struct DetectionAccuracyTests {
         #expect(s.confuserPotholeShare <= 0.10, "\(s.confusersClassedPothole) of \(s.confuserDetections) hump/rail detections classed pothole")
     }
 
+    /// Dip-to-strike distances of the events at each hit casting and at each hit pothole shorter than `shortHole` metres.
+    func dipToStrike(rate: Double, shortHole: Double = 0.45) -> (castings: [Double], shortPotholes: [Double]) {
+        var config = SimulationConfig()
+        config.trips = 16
+        config.duration = 200
+        config.rate = rate
+        config.seed = 102
+        config.city.blocksEast = 4
+        config.city.blocksNorth = 4
+        config.city.potholes = 40
+        config.city.castings = 40
+        let simulation = CitySimulation(config: config)
+        let features = Dictionary(uniqueKeysWithValues: simulation.city.features.map { ($0.id, $0) })
+        var castings: [Double] = [], shortPotholes: [Double] = []
+        for i in simulation.plans.indices {
+            var sim = simulation.trip(i)
+            var detector = TripDetector(trip: i)
+            while let row = sim.next() { detector.accept(row) }
+            detector.finish()
+            for c in sim.crossings where c.hit {
+                guard let e = detector.ready.first(where: { abs($0.t - c.t) < 400 }) else { continue }
+                let f = features[c.feature]!
+                if f.kind == .casting { castings.append(e.dipToStrike) }
+                if f.kind == .pothole && f.length < shortHole { shortPotholes.append(e.dipToStrike) }
+            }
+        }
+        return (castings, shortPotholes)
+    }
+
+    @Test("dip to strike: a wheel lands on a sunken cover and rolls on, in a short hole it strikes sooner")
+    func dipToStrikeSeparatesShortHolesFromCovers() {
+        let (castings, short) = dipToStrike(rate: 100)
+        #expect(castings.count >= 20 && short.count >= 5, "\(castings.count) casting and \(short.count) short-hole events")
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        #expect(castings.allSatisfy { $0.isFinite } && short.allSatisfy { $0.isFinite })
+        // A 0.65 m cover: about half a metre; holes of 0.35-0.45 m: well under 0.43 m.
+        #expect(median(castings) >= 0.47, "casting median \(median(castings)) m")
+        #expect(median(short) <= 0.40, "short-hole median \(median(short)) m")
+    }
+
+    @Test("dip to strike is not timed below 50 Hz")
+    func dipToStrikeNeedsFastSamples() {
+        let (castings, short) = dipToStrike(rate: 25)
+        #expect(!castings.isEmpty)
+        #expect((castings + short).allSatisfy { $0.isNaN })
+    }
+
     @Test("5 Hz polled phones")
     func lowRate() {
         let s = scoreDetection(rate: 5, seed: 101)

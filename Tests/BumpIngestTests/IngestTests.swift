@@ -123,6 +123,27 @@ struct IngestTests {
         }
     }
 
+    @Test("an event's dip to strike is stored, and an unmeasured one stays empty")
+    func dipToStrikeIsStored() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-\(UUID().uuidString).sqlite").path
+        let store = try TraceStore(path: path)
+        try store.setSetting("crs", "EPSG:26986")
+        let trips = [0.37, Double.nan].enumerated().map { i, gap in
+            let t = 1_780_000_000_000 + Double(i) * 600_000
+            var e = BumpEvent(trip: 0, t: t, lat: 42.3, lon: -71.1, accuracy: 4, speed: 10, heading: 90, peak: 6)
+            e.dipToStrike = gap
+            return TripRecord(name: "trip-\(i)", device: nil, start: t - 1_000, end: t + 1_000, samples: 100, fixes: 2, rate: 100,
+                              trimmedEvents: 0, events: [StoredEvent(event: e, x: 1_000, y: 900_000, key: UInt64(i + 1))], coverage: [])
+        }
+        try store.ingest(source: nil, trips: trips)
+        _ = try ClusterUpdater.update(store: store, settings: IngestSettings())
+        let cluster = try #require(try store.clusters().first)
+        let gaps = try store.events(ofCluster: cluster.id).map(\.event.dipToStrike)
+        #expect(gaps.count == 2)
+        #expect(gaps.contains(0.37))
+        #expect(gaps.contains { $0.isNaN })
+    }
+
     @Test("an event placed no better than twice the radius is stored but joins no cluster")
     func uncertainEventsAreNotClustered() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-\(UUID().uuidString).sqlite").path

@@ -25,9 +25,12 @@ public struct EventEvidence: Sendable, Equatable {
     /// Accelerometer rate of the trip, Hz: peaks from slow phones are unreliable (a 5 Hz phone
     /// samples a 50 ms strike somewhere along its slope, if at all).
     public var rate: Double
+    /// Metres from dip to strike (`BumpEvent.dipToStrike`); NaN when not measured.
+    public var dipToStrike: Double
 
     public init(trip: Int64, device: String?, t: Double, heading: Double, speed: Double, peak: Double,
-                lateralRatio: Double, signature: BumpSignature, kind: BumpKind, confidence: Double, rate: Double = 100) {
+                lateralRatio: Double, signature: BumpSignature, kind: BumpKind, confidence: Double, rate: Double = 100,
+                dipToStrike: Double = .nan) {
         self.trip = trip
         self.device = device
         self.t = t
@@ -39,6 +42,7 @@ public struct EventEvidence: Sendable, Equatable {
         self.kind = kind
         self.confidence = confidence
         self.rate = rate
+        self.dipToStrike = dipToStrike
     }
 
     /// Peak for the speed: how hard the strike was, comparable across speeds.
@@ -84,6 +88,9 @@ public struct ClusterSummary: Sendable, Equatable {
     public var medianLateralRatio = 0.0
     /// Share of events that dipped first (a wheel dropping into a hole).
     public var dipShare = 0.0
+    /// Median metres from dip to strike over the events that timed it (NaN with fewer than
+    /// two): how long the depression is along the road, as the wheel felt it.
+    public var dipToStrike = Double.nan
     /// Confidence-weighted share of the events' own guesses, by kind.
     public var votes: [BumpKind: Double] = [:]
     public var firstSeen = 0.0
@@ -131,6 +138,8 @@ public struct ClusterSummary: Sendable, Equatable {
         s.dipShare = Double(events.filter { $0.signature == .dipFirst }.count) / Double(events.count)
         let reliable = events.filter { $0.rate >= 20 }
         s.strength = quantile((reliable.isEmpty ? events : reliable).map(\.strength), 0.75)
+        let timed = events.map(\.dipToStrike).filter(\.isFinite)
+        if timed.count >= 2 { s.dipToStrike = median(timed) }
         s.severity = s.strength < 1.8 ? 1 : s.strength < 2.6 ? 2 : s.strength < 3.6 ? 3 : s.strength < 5 ? 4 : 5
         var votes: [BumpKind: Double] = [:]
         for e in events { votes[e.kind, default: 0] += max(e.confidence, 0.05) * (e.rate >= 20 ? 1 : 0.3) }
@@ -160,6 +169,9 @@ public struct ClusterRules: Sendable, Equatable {
     public var minBelief = 0.8
     /// Metres within which a known asset (cover, hump, crossing) claims a cluster.
     public var knownAssetRadius = 10.0
+    /// Metres from dip to strike below which a depression is shorter than any access cover
+    /// (at least 0.6 m across: the wheel rolls about 0.5 m on a sunken one before striking).
+    public var shortHole = 0.43
     public init() {}
 }
 
@@ -191,8 +203,14 @@ public enum ClusterClassifier {
         let v = { (k: BumpKind) in s.votes[k] ?? 0 }
         reasons.append("events say: " + BumpKind.allCases.filter { v($0) > 0.05 }.sorted { v($0) > v($1) }.map { "\($0.rawValue) \(percent(v($0)))" }.joined(separator: ", "))
 
-        // One-sided strikes: a deep hole hits hard for the speed, a sunken cover does not.
-        let hard = EventClassifier.ramp(s.strength, 1.8, 2.4)
+        // One-sided strikes: a deep hole hits hard for the speed, a sunken cover does not ...
+        let strong = EventClassifier.ramp(s.strength, 1.8, 2.4)
+        // ... unless the hole is short: the tyre bridges it at speed, so it strikes no harder
+        // than a cover. Its length still shows: an access cover is at least 0.6 m across, so a
+        // wheel dropping onto one lands and rolls about half a metre before it climbs out,
+        // while in a shorter hole it hits the far edge still falling.
+        let short = s.dipToStrike.isFinite ? 1 - EventClassifier.ramp(s.dipToStrike, rules.shortHole - 0.03, rules.shortHole) : 0
+        let hard = max(strong, short * EventClassifier.ramp(s.strength, 1.2, 1.5))
         let oneSided = v(.pothole) + v(.casting) + v(.other) * 0.5
         let humpScore = v(.speedHump) + (bothWays ? 0.2 : 0)
         let railScore = v(.railCrossing) + (bothWays && fullWidth ? 0.15 : 0)
@@ -202,6 +220,9 @@ public enum ClusterClassifier {
         let ranked = scores.sorted { $0.1 > $1.1 }
         let margin = ranked[0].1 / max(ranked[0].1 + ranked[1].1, 1e-9)
         reasons.append("strength \(decimal(s.strength)) (pothole above ~2.1), severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
+        if s.dipToStrike.isFinite {
+            reasons.append("\(decimal(s.dipToStrike)) m from dip to strike" + (short > 0.5 ? " (shorter than any access cover: a hole)" : ""))
+        }
         return ClusterVerdict(cls: ranked[0].0, confidence: belief * margin, reasons: reasons)
     }
 

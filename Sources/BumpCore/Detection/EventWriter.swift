@@ -1,6 +1,6 @@
 /// Formats events for `detect` output: CSV (DESIGN.md 4.3 columns first) or JSON lines.
 public enum EventWriter {
-    public static let csvHeader = "trip,t,lat,lon,speed,peak,kind,confidence,accuracy,heading,swell,duration,lateral_ratio,signature,jolts,jolt_spacing,wavelength\n"
+    public static let csvHeader = "trip,t,lat,lon,speed,peak,kind,confidence,accuracy,heading,swell,duration,lateral_ratio,signature,jolts,jolt_spacing,wavelength,dip_to_strike\n"
 
     public static func appendCSV(_ e: BumpEvent, trip: String, to out: inout [UInt8]) {
         out.append(contentsOf: csvField(trip).utf8)
@@ -23,6 +23,7 @@ public enum EventWriter {
         out.append(contentsOf: ",\(e.signature.rawValue),\(e.jolts)".utf8)
         num(e.joltSpacing, 2)
         num(e.wavelength, 2)
+        num(e.dipToStrike, 2)
         out.append(UInt8(ascii: "\n"))
     }
 
@@ -50,6 +51,7 @@ public enum EventWriter {
         out.append(contentsOf: ",\"lateral_known\":\(e.lateralKnown),\"signature\":\"\(e.signature.rawValue)\",\"jolts\":\(e.jolts)".utf8)
         num("jolt_spacing", e.joltSpacing, 2)
         num("wavelength", e.wavelength, 2)
+        num("dip_to_strike", e.dipToStrike, 2)
         out.append(contentsOf: "}\n".utf8)
     }
 

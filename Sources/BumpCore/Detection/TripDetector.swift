@@ -348,8 +348,43 @@ struct SignalChain {
         var above = 0
         for k in event where abs(k.swell) > 0.3 * swell { above += 1 }
         e.wavelength = Double(above) / rate * eventSpeed
+        e.dipToStrike = dipToStrike()
         (e.kind, e.confidence) = EventClassifier.classify(e)
         events.append(e)
+    }
+}
+
+extension SignalChain {
+    /// Metres from the deepest dip to the hardest upward strike, looking back up to a metre of
+    /// road before the strike (into the history too). A wheel that drops onto a flat sunken
+    /// cover lands and rolls on before it climbs out; one that drops into a short hole strikes
+    /// the far edge still falling, sooner. NaN below 50 Hz: 20 ms between samples is already
+    /// about the gap being measured.
+    func dipToStrike() -> Double {
+        guard rate >= 50, eventSpeed > 0 else { return .nan }
+        let count = history.count + event.count
+        func tick(_ i: Int) -> Tick { i < history.count ? history[i] : event[i - history.count] }
+        var strike = 0
+        for i in 0..<count where tick(i).jolt > tick(strike).jolt { strike = i }
+        let strikeT = tick(strike).t
+        let lookBack = min(300, 1_000 / eventSpeed)
+        var dip = -1
+        var i = strike - 1
+        while i >= 0 && strikeT - tick(i).t <= lookBack {
+            if dip < 0 || tick(i).jolt < tick(dip).jolt { dip = i }
+            i -= 1
+        }
+        guard dip >= 0 else { return .nan }
+        // Each extreme's time refined by a parabola through it and its neighbours: at 100 Hz a
+        // sample is 10 ms, a third of the gap between a short hole and a cover.
+        func refined(_ i: Int) -> Double {
+            guard i > 0, i + 1 < count else { return tick(i).t }
+            let a = tick(i - 1).jolt, b = tick(i).jolt, c = tick(i + 1).jolt
+            let curvature = a - 2 * b + c
+            let offset = curvature == 0 ? 0 : max(-0.5, min(0.5, 0.5 * (a - c) / curvature))
+            return tick(i).t + offset * (tick(i + 1).t - tick(i - 1).t) / 2
+        }
+        return (refined(strike) - refined(dip)) / 1_000 * eventSpeed
     }
 }
 
@@ -379,6 +414,9 @@ struct RingBuffer<Element>: Sequence {
         start = 0
         count = 0
     }
+
+    /// The `i`-th oldest value.
+    subscript(i: Int) -> Element { storage[(start + i) % storage.count] }
 
     func makeIterator() -> AnyIterator<Element> {
         var i = 0

@@ -48,6 +48,10 @@ public struct BumpEvent: Sendable, Equatable {
     public var joltSpacing: Double
     /// Length of the long-wavelength swell along the road, metres.
     public var wavelength: Double
+    /// Metres travelled from the deepest dip to the hardest strike that follows it: how far the
+    /// wheel went between dropping and hitting the far edge. NaN below 50 Hz, where samples are
+    /// too far apart to time it.
+    public var dipToStrike: Double
     public var kind: BumpKind
     /// 0...1, how sure the per-event guess is.
     public var confidence: Double
@@ -57,7 +61,7 @@ public struct BumpEvent: Sendable, Equatable {
         speed: Double = .nan, heading: Double = .nan, peak: Double = 0, peakUp: Double = 0,
         peakDown: Double = 0, swell: Double = 0, duration: Double = 0, lateralRatio: Double = 0,
         lateralKnown: Bool = false, signature: BumpSignature = .riseFirst, jolts: Int = 1,
-        joltSpacing: Double = .nan, wavelength: Double = .nan, kind: BumpKind = .other,
+        joltSpacing: Double = .nan, wavelength: Double = .nan, dipToStrike: Double = .nan, kind: BumpKind = .other,
         confidence: Double = 0
     ) {
         self.trip = trip
@@ -78,6 +82,7 @@ public struct BumpEvent: Sendable, Equatable {
         self.jolts = jolts
         self.joltSpacing = joltSpacing
         self.wavelength = wavelength
+        self.dipToStrike = dipToStrike
         self.kind = kind
         self.confidence = confidence
     }
