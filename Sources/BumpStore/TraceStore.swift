@@ -122,9 +122,12 @@ public final class TraceStore: Sendable {
                 UPDATE trip SET stored_at = CAST(strftime('%s', 'now') AS REAL);
                 """)
         }
-        m.registerMigration("v5: metres from dip to strike per event") { db in
+        m.registerMigration("v5: metres from dip to strike per event and per cluster") { db in
             // NULL for events stored before it (and below 50 Hz): the classifier then judges on strength.
-            try db.execute(sql: "ALTER TABLE event ADD COLUMN dip_to_strike REAL")
+            try db.execute(sql: """
+                ALTER TABLE event ADD COLUMN dip_to_strike REAL;
+                ALTER TABLE cluster ADD COLUMN dip_to_strike REAL;
+                """)
         }
         return m
     }
@@ -295,8 +298,8 @@ public final class TraceStore: Sendable {
         let insert = try db.makeStatement(sql: """
             INSERT INTO cluster(id, x, y, lat, lon, class, confidence, events, trips, devices, passes, hits, hit_ratio,
                 opposite_passes, opposite_hits, directions, severity, strength, median_peak, median_lateral_ratio, dip_share,
-                votes, first_seen, last_seen, state, reasons, known_feature_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                dip_to_strike, votes, first_seen, last_seen, state, reasons, known_feature_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for c in clusters {
             let s = c.summary
@@ -304,7 +307,8 @@ public final class TraceStore: Sendable {
             try insert.execute(arguments: [
                 c.id, c.x, c.y, c.lat, c.lon, c.cls.rawValue, c.confidence, s.events, s.trips, s.devices, s.passes, s.hits,
                 s.hitRatio, s.oppositePasses, s.oppositeHits, s.directions.map(String.init).joined(separator: ","), s.severity, s.strength.finiteOrZero,
-                s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, votes, s.firstSeen, s.lastSeen,
+                s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, s.dipToStrike.finiteOrNil, votes,
+                s.firstSeen, s.lastSeen,
                 c.state, c.reasons.joined(separator: "\n"), c.knownFeature,
             ])
         }
@@ -374,6 +378,7 @@ public final class TraceStore: Sendable {
         s.medianPeak = r["median_peak"]
         s.medianLateralRatio = r["median_lateral_ratio"]
         s.dipShare = r["dip_share"]
+        s.dipToStrike = r["dip_to_strike"] ?? .nan
         for pair in (r["votes"] as String).split(separator: ",") {
             let kv = pair.split(separator: "=")
             if kv.count == 2, let k = BumpKind(rawValue: String(kv[0])), let v = Double(kv[1]) { s.votes[k] = v }

@@ -75,6 +75,7 @@ public struct ClusterAPI: Sendable {
         let events = try store.events(ofCluster: c.id).map { trip, device, e in
             "{\"trip\":\(TraceWriter.jsonString(trip)),\"device\":\(device.map(TraceWriter.jsonString) ?? "null"),\"t\":\(TraceWriter.jsonString(Timestamp.iso(e.t))),"
                 + "\"speed\":\(Self.num(e.speed, 2)),\"peak\":\(Self.num(e.peak, 3)),\"lateral_ratio\":\(Self.num(e.lateralRatio, 3)),"
+                + "\"dip_to_strike\":\(Self.num(e.dipToStrike, 2)),"
                 + "\"signature\":\(TraceWriter.jsonString(e.signature.rawValue)),\"jolts\":\(e.jolts),\"kind\":\(TraceWriter.jsonString(e.kind.rawValue)),"
                 + "\"confidence\":\(Self.num(e.confidence, 3))}"
         }

@@ -123,12 +123,12 @@ struct IngestTests {
         }
     }
 
-    @Test("an event's dip to strike is stored, and an unmeasured one stays empty")
+    @Test("dip to strike is stored per event (empty when unmeasured) and per cluster")
     func dipToStrikeIsStored() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-\(UUID().uuidString).sqlite").path
         let store = try TraceStore(path: path)
         try store.setSetting("crs", "EPSG:26986")
-        let trips = [0.37, Double.nan].enumerated().map { i, gap in
+        let trips = [0.37, Double.nan, 0.41].enumerated().map { i, gap in
             let t = 1_780_000_000_000 + Double(i) * 600_000
             var e = BumpEvent(trip: 0, t: t, lat: 42.3, lon: -71.1, accuracy: 4, speed: 10, heading: 90, peak: 6)
             e.dipToStrike = gap
@@ -139,9 +139,10 @@ struct IngestTests {
         _ = try ClusterUpdater.update(store: store, settings: IngestSettings())
         let cluster = try #require(try store.clusters().first)
         let gaps = try store.events(ofCluster: cluster.id).map(\.event.dipToStrike)
-        #expect(gaps.count == 2)
-        #expect(gaps.contains(0.37))
+        #expect(gaps.count == 3)
+        #expect(gaps.contains(0.37) && gaps.contains(0.41))
         #expect(gaps.contains { $0.isNaN })
+        #expect(abs(cluster.summary.dipToStrike - 0.39) < 1e-9)
     }
 
     @Test("an event placed no better than twice the radius is stored but joins no cluster")
