@@ -60,10 +60,12 @@ struct Clusters: ParsableCommand {
                 """)
             for r in c.reasons { try out.write("  - \(r)\n") }
             try out.write("events:\n")
-            try out.write(pad(["trip", "time", "speed", "peak", "lat/vert", "sig", "jolts", "kind"], [14, 24, 6, 6, 8, 4, 5, 13]))
+            let widths = [14, 24, 6, 6, 8, 4, 5, 8, 13]
+            try out.write(pad(["trip", "time", "speed", "peak", "lat/vert", "sig", "jolts", "dip-str", "kind"], widths))
             for (trip, _, e) in try db.events(ofCluster: id) {
                 try out.write(pad([trip, Timestamp.iso(e.t), fixed(e.speed, 1), fixed(e.peak, 2), fixed(e.lateralRatio, 2),
-                                   e.signature.rawValue, "\(e.jolts)", e.kind.rawValue], [14, 24, 6, 6, 8, 4, 5, 13]))
+                                   e.signature.rawValue, "\(e.jolts)", e.dipToStrike.isFinite ? fixed(e.dipToStrike, 2) : "-",
+                                   e.kind.rawValue], widths))
             }
             try out.flush()
         }
