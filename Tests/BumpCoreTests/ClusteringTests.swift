@@ -136,7 +136,7 @@ struct CoverageGridTests {
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 2.6, dipToStrike: 0.55)).cls == .pothole)
     }
 
-    @Test("a cluster's dip to strike is the median of its timed events, and needs two of them")
+    @Test("a cluster's dip to strike is the median of its timed events (0.2 m or more), and needs two of them")
     func dipToStrikeSummary() {
         func event(_ trip: Int64, _ gap: Double) -> EventEvidence {
             EventEvidence(trip: trip, device: nil, t: Double(trip), heading: 90, speed: 10, peak: 4, lateralRatio: 0.8,
@@ -146,5 +146,8 @@ struct CoverageGridTests {
         #expect(abs(three.dipToStrike - 0.36) < 1e-9)
         let one = ClusterSummary.of(events: [event(1, 0.30), event(2, .nan)], passingTrips: [:])
         #expect(one.dipToStrike.isNaN)
+        // Closer than a tyre's contact patch: noise, not a timed drop.
+        let noisy = ClusterSummary.of(events: [event(1, 0.50), event(2, 0.12), event(3, 0.30)], passingTrips: [:])
+        #expect(abs(noisy.dipToStrike - 0.40) < 1e-9)
     }
 }

@@ -88,8 +88,8 @@ public struct ClusterSummary: Sendable, Equatable {
     public var medianLateralRatio = 0.0
     /// Share of events that dipped first (a wheel dropping into a hole).
     public var dipShare = 0.0
-    /// Median metres from dip to strike over the events that timed it (NaN with fewer than
-    /// two): how long the depression is along the road, as the wheel felt it.
+    /// Median metres from dip to strike over the events that timed it, 0.2 m or more (NaN with
+    /// fewer than two): how long the depression is along the road, as the wheel felt it.
     public var dipToStrike = Double.nan
     /// Confidence-weighted share of the events' own guesses, by kind.
     public var votes: [BumpKind: Double] = [:]
@@ -138,7 +138,9 @@ public struct ClusterSummary: Sendable, Equatable {
         s.dipShare = Double(events.filter { $0.signature == .dipFirst }.count) / Double(events.count)
         let reliable = events.filter { $0.rate >= 20 }
         s.strength = quantile((reliable.isEmpty ? events : reliable).map(\.strength), 0.75)
-        let timed = events.map(\.dipToStrike).filter(\.isFinite)
+        // A strike closer than a tyre's contact patch (about 0.2 m) after the dip was no drop
+        // into anything: those extremes were road noise, not a measure of the hole.
+        let timed = events.map(\.dipToStrike).filter { $0 >= 0.2 }
         if timed.count >= 2 { s.dipToStrike = median(timed) }
         s.severity = s.strength < 1.8 ? 1 : s.strength < 2.6 ? 2 : s.strength < 3.6 ? 3 : s.strength < 5 ? 4 : 5
         var votes: [BumpKind: Double] = [:]
