@@ -11,17 +11,6 @@ private func parse(_ text: String) -> Double? {
     return bytes.withUnsafeBufferPointer { parseDecimal($0.baseAddress!, count) }
 }
 
-/// `scanDecimal` with the eight-byte reads allowed: the text, a terminator, then more bytes
-/// that may be read but must not change the result. Nil unless the scan stops at the terminator.
-private func scanPadded(_ text: String, terminator: String = ",", padding: String = "12345678901234567890") -> Double? {
-    let bytes = Array((text + terminator + padding).utf8)
-    return bytes.withUnsafeBufferPointer { b -> Double? in
-        let base = b.baseAddress!
-        guard let (value, end) = scanDecimal(base, readableEnd: base + b.count), end - base == text.utf8.count else { return nil }
-        return value
-    }
-}
-
 /// Same value bit for bit (so -0.0 and 0.0 differ, and any NaN equals any NaN).
 private func sameDouble(_ a: Double?, _ b: Double?) -> Bool {
     switch (a, b) {
@@ -102,67 +91,6 @@ private func sameDouble(_ a: Double?, _ b: Double?) -> Bool {
     ])
     func rejects(_ text: String) {
         #expect(parse(text) == nil, "\(text)")
-    }
-
-    @Test func wordAtATimeScanAgreesWithStandardLibrary() {
-        var rng = SimRandom(seed: 0xD161)
-        let digits = Array("0123456789")
-        for _ in 0..<200_000 {
-            var text = ["", "-", "+"].randomElement(using: &rng)!
-            let intDigits = Int.random(in: 0...(Bool.random(using: &rng) ? 3 : 20), using: &rng)
-            let fracDigits = Int.random(in: 0...(Bool.random(using: &rng) ? 6 : 20), using: &rng)
-            for _ in 0..<intDigits { text.append(digits.randomElement(using: &rng)!) }
-            if fracDigits > 0 || intDigits == 0 {
-                text.append(".")
-                for _ in 0..<max(fracDigits, 1) { text.append(digits.randomElement(using: &rng)!) }
-            }
-            if Int.random(in: 0..<8, using: &rng) == 0 {
-                text.append(Bool.random(using: &rng) ? "e" : "E")
-                text.append(["", "+", "-"].randomElement(using: &rng)!)
-                text.append(String(Int.random(in: 0...330, using: &rng)))
-            }
-            let terminator = [",", "\n", "\r", "}", " "].randomElement(using: &rng)!
-            let expected = Double(text.hasPrefix("+") ? String(text.dropFirst()) : text)
-            guard sameDouble(scanPadded(text, terminator: terminator), expected) else {
-                Issue.record("mismatch for \(text): \(String(describing: scanPadded(text))) vs \(String(describing: expected))")
-                return
-            }
-        }
-    }
-
-    @Test(arguments: [
-        "0", "-0", "1.05", "-7.5221", "4.0", "0.0001", "10.000", "1.", ".5", "-.05", "1234567", "123456.7",
-        "12345678", "1.234567", "1717171717123.5", "1717171717200", "1e5", "1.5E-3", "9.80665",
-    ])
-    func wordAtATimeScanHandlesShortNumbers(_ text: String) {
-        #expect(sameDouble(scanPadded(text), Double(text)), "\(text)")
-        #expect(sameDouble(scanPadded(text, padding: "00000000"), Double(text)), "\(text)")
-        #expect(sameDouble(scanPadded(text, terminator: "\n", padding: "\u{FF}\u{FF}"), Double(text)), "\(text)")
-    }
-
-    @Test func wordAtATimeScanHandlesEveryLengthAroundTheWordSize() {
-        for length in 1...24 {
-            let text = String((0..<length).map { Character(String(($0 * 7 + 3) % 10)) })
-            for cut in 0...min(length, 17) {
-                // The point at every place: "3.07", "30.7", "307."
-                let number = String(text.prefix(cut)) + "." + String(text.dropFirst(cut))
-                #expect(sameDouble(scanPadded(number), Double(number)), "\(number)")
-            }
-            #expect(sameDouble(scanPadded(text), Double(text)), "\(text)")
-            #expect(sameDouble(scanPadded("-" + text, terminator: "e5"), nil), "\(text)e5")
-        }
-    }
-
-    @Test(arguments: ["1.2.3", "1e", "-", ".", "--1", "1e+", "12345678.", "12345678.1.2", "12345678e1", "1.0e1"])
-    func wordAtATimeScanStopsWhereTheByteScanDoes(_ text: String) {
-        let padded = Array((text + ",00000000000").utf8)
-        padded.withUnsafeBufferPointer { b in
-            let base = b.baseAddress!
-            let fast = scanDecimal(base, readableEnd: base + b.count)
-            let slow = scanDecimal(base)
-            #expect(fast?.end == slow?.end, "\(text)")
-            #expect(sameDouble(fast?.value, slow?.value), "\(text)")
-        }
     }
 
     @Test func scanStopsAtFirstNonNumberByte() {

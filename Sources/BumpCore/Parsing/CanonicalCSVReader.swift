@@ -213,8 +213,7 @@ extension CanonicalCSVReader: LineConsumer {
         var trip = CSVField(start: start, count: 0, quoted: false)
         var device = trip
         var row: TraceRow
-        // The line's "\n" is at `end` or just after its "\r": `end + 1` bounds what may be read.
-        if isCanonicalLayout, let (parsed, fieldsEnd) = parseCanonicalRow(start, readableEnd: end + 1), fieldsEnd == end {
+        if isCanonicalLayout, let (parsed, fieldsEnd) = parseCanonicalRow(start), fieldsEnd == end {
             row = parsed
         } else {
             // Any layout; also finds the exact problem when the fast path gave up.
@@ -257,7 +256,7 @@ extension CanonicalCSVReader: LineConsumer {
         guard isCanonicalLayout else { return start }
         var p = start
         while p < end, !isBatchFull {
-            guard let (row, fieldsEnd) = parseCanonicalRow(p, readableEnd: end), followsRowRules(row) else { break }
+            guard let (row, fieldsEnd) = parseCanonicalRow(p), followsRowRules(row) else { break }
             let lineEnd = fieldsEnd.pointee == UInt8(ascii: "\r") ? fieldsEnd + 1 : fieldsEnd
             guard lineEnd.pointee == UInt8(ascii: "\n"), lineEnd - p <= framer.maxLineBytes else { break }
             framer.lineNumber += 1
@@ -271,21 +270,18 @@ extension CanonicalCSVReader: LineConsumer {
     /// returns it with where the last field stopped, or nil for anything unusual.
     ///
     /// Fields end at "," and the line at "\r" or "\n", which also stop every number scan, so
-    /// no end pointer is needed. Each field goes straight on from the previous one. Number
-    /// scans may read ahead (never past `readableEnd`).
+    /// no end pointer is needed. Each field goes straight on from the previous one.
     @inline(__always)
-    private func parseCanonicalRow(
-        _ start: UnsafePointer<UInt8>, readableEnd: UnsafePointer<UInt8>
-    ) -> (TraceRow, UnsafePointer<UInt8>)? {
+    private func parseCanonicalRow(_ start: UnsafePointer<UInt8>) -> (TraceRow, UnsafePointer<UInt8>)? {
         let comma = UInt8(ascii: ",")
-        guard let (t, p1) = scanPlainCSVNumber(start, readableEnd), p1.pointee == comma,
-            let (ax, p2) = scanPlainCSVNumber(p1 + 1, readableEnd), p2.pointee == comma,
-            let (ay, p3) = scanPlainCSVNumber(p2 + 1, readableEnd), p3.pointee == comma,
-            let (az, p4) = scanPlainCSVNumber(p3 + 1, readableEnd), p4.pointee == comma,
-            let (lat, p5) = scanPlainCSVNumber(p4 + 1, readableEnd), p5.pointee == comma,
-            let (lon, p6) = scanPlainCSVNumber(p5 + 1, readableEnd), p6.pointee == comma,
-            let (speed, p7) = scanPlainCSVNumber(p6 + 1, readableEnd), p7.pointee == comma,
-            let (accuracy, p8) = scanPlainCSVNumber(p7 + 1, readableEnd)
+        guard let (t, p1) = scanPlainCSVNumber(start), p1.pointee == comma,
+            let (ax, p2) = scanPlainCSVNumber(p1 + 1), p2.pointee == comma,
+            let (ay, p3) = scanPlainCSVNumber(p2 + 1), p3.pointee == comma,
+            let (az, p4) = scanPlainCSVNumber(p3 + 1), p4.pointee == comma,
+            let (lat, p5) = scanPlainCSVNumber(p4 + 1), p5.pointee == comma,
+            let (lon, p6) = scanPlainCSVNumber(p5 + 1), p6.pointee == comma,
+            let (speed, p7) = scanPlainCSVNumber(p6 + 1), p7.pointee == comma,
+            let (accuracy, p8) = scanPlainCSVNumber(p7 + 1)
         else { return nil }
         return (TraceRow(t: t, ax: ax, ay: ay, az: az, lat: lat, lon: lon, speed: speed, accuracy: accuracy), p8)
     }
@@ -458,15 +454,12 @@ fileprivate func scanQuotedCSVField(
 }
 
 /// A field that is empty or a plain number, ending at whatever stopped the scan (which the
-/// caller checks); nil for anything else. Relies on the "\n" at the end of every line, and
-/// reads no further than `readableEnd`.
+/// caller checks); nil for anything else. Relies on the "\n" at the end of every line.
 @inline(always)
-fileprivate func scanPlainCSVNumber(
-    _ p: UnsafePointer<UInt8>, _ readableEnd: UnsafePointer<UInt8>
-) -> (Double, UnsafePointer<UInt8>)? {
+fileprivate func scanPlainCSVNumber(_ p: UnsafePointer<UInt8>) -> (Double, UnsafePointer<UInt8>)? {
     let c = p.pointee
     if c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") { return (.nan, p) }
-    guard let (value, after) = scanDecimal(p, readableEnd: readableEnd), !value.isInfinite else { return nil }
+    guard let (value, after) = scanDecimal(p), !value.isInfinite else { return nil }
     return (value, after)
 }
 
@@ -475,8 +468,7 @@ fileprivate func scanPlainCSVNumber(
 @inline(__always)
 fileprivate func scanCSVNumber(_ p: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> (Double, UnsafePointer<UInt8>)? {
     if p == end || p.pointee == UInt8(ascii: ",") { return (.nan, p) }
-    // `end` is the line end before any "\r", so the byte there can be read.
-    if let (value, after) = scanPlainCSVNumber(p, end + 1), after == end || after.pointee == UInt8(ascii: ",") {
+    if let (value, after) = scanPlainCSVNumber(p), after == end || after.pointee == UInt8(ascii: ",") {
         return (value, after)
     }
     return scanCSVNumberSlow(p, end)

@@ -42,24 +42,6 @@ func scanDecimal(_ start: UnsafePointer<UInt8>) -> (value: Double, end: UnsafePo
     scanDecimal(start, decimalPoint: UInt8(ascii: "."))
 }
 
-/// `scanDecimal` for a caller that knows every byte before `readableEnd` may be read (the end
-/// of its buffer). Where 16 bytes can be read, the usual sensor value (up to 15 digits, no
-/// exponent: "-9.8066", "1717171717123.5") is read eight bytes at a time, inline; the rest
-/// goes to the general scan.
-@inline(always)
-func scanDecimal(_ start: UnsafePointer<UInt8>, readableEnd: UnsafePointer<UInt8>) -> (value: Double, end: UnsafePointer<UInt8>)? {
-    let negative = start.pointee == UInt8(ascii: "-")
-    let p = start + (negative || start.pointee == UInt8(ascii: "+") ? 1 : 0)
-    if readableEnd - p >= 16, let (mantissa, fractionDigits, length) = scanShortDecimal(p) {
-        // At most 15 digits (below 2^53) and 6 fraction digits: both operands exact, so the
-        // one rounding is correct (Clinger), the same value the general scan computes.
-        let value = fractionDigits == 0 ? Double(mantissa) : Double(mantissa) / exactPowersOfTen[fractionDigits]
-        // value ≥ 0, so setting the sign bit negates it (and makes "-0" -0.0).
-        return (Double(bitPattern: value.bitPattern | (negative ? 1 << 63 : 0)), p + length)
-    }
-    return scanDecimal(start, decimalPoint: UInt8(ascii: "."))
-}
-
 /// `scanDecimal` for locales that may write the decimal point as `decimalPoint` (a comma in
 /// files separated by semicolons or tabs); "." is accepted as well.
 @inline(__always)
@@ -141,75 +123,6 @@ fileprivate func scanDigits(_ p: UnsafePointer<UInt8>) -> (value: UInt64, count:
         value = value &* 100 &+ UInt64(d0 &* 10 &+ d1)
         i &+= 2
     }
-}
-
-/// An unsigned number without exponent of at most 15 digits that ends within the 16 bytes at
-/// `p` (all readable), of which the first eight must be digits if it goes past them: its
-/// digits as one integer, how many of them follow the point, and its length. Nil for
-/// anything else, which the general scan handles.
-@inline(always)
-fileprivate func scanShortDecimal(_ p: UnsafePointer<UInt8>) -> (mantissa: UInt64, fractionDigits: Int, length: Int)? {
-    let first = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
-    if nonDigitFlags(first) != 0 {
-        guard let (mantissa, digits, fractionDigits, length) = scanWordDecimal(first), digits > 0 else { return nil }
-        return (mantissa, fractionDigits, length)
-    }
-    // Eight integer digits (time stamps): the rest must end in the next word.
-    let second = UInt64(littleEndian: UnsafeRawPointer(p + 8).loadUnaligned(as: UInt64.self))
-    guard let (low, digits, fractionDigits, length) = scanWordDecimal(second) else { return nil }
-    let high = valueOfLeadingDigits(digitValues(first), 8)
-    return (high &* integerPowersOfTen[digits] &+ low, fractionDigits, 8 &+ length)
-}
-
-/// The digits, an optional point and more digits at the start of `word` (first byte lowest),
-/// when they end within it and no exponent follows: their value, how many digits, how many
-/// after the point, and the length in bytes. Nil otherwise.
-@inline(always)
-fileprivate func scanWordDecimal(_ word: UInt64) -> (mantissa: UInt64, digits: Int, fractionDigits: Int, length: Int)? {
-    let flags = nonDigitFlags(word)
-    let integerDigits = flags.trailingZeroBitCount &>> 3
-    guard integerDigits < 8 else { return nil }
-    var values = digitValues(word)
-    var length = integerDigits
-    var fractionDigits = 0
-    if UInt8(truncatingIfNeeded: word &>> UInt64(8 &* integerDigits)) == UInt8(ascii: ".") {
-        // The fraction ends at the next non-digit after the point.
-        length = (flags ^ (0x80 &<< UInt64(8 &* integerDigits))).trailingZeroBitCount &>> 3
-        guard length < 8 else { return nil }
-        fractionDigits = length &- integerDigits &- 1
-        // Close the gap: the fraction digits move down a byte, next to the integer digits.
-        let integerBytes: UInt64 = (1 &<< UInt64(8 &* integerDigits)) &- 1
-        values = (values & integerBytes) | ((values &>> 8) & ~integerBytes)
-    }
-    guard UInt8(truncatingIfNeeded: word &>> UInt64(8 &* length)) | 0x20 != UInt8(ascii: "e") else { return nil }
-    let digits = integerDigits &+ fractionDigits
-    return (digits == 0 ? 0 : valueOfLeadingDigits(values, digits), digits, fractionDigits, length)
-}
-
-/// The top bit of each byte of `word` set where it is not an ASCII digit.
-@inline(always)
-fileprivate func nonDigitFlags(_ word: UInt64) -> UInt64 {
-    // Digits become 0...9 after the xor; adding 0x76 to the low seven bits sets the top bit
-    // from 10 up, and the or keeps the bytes that had it. No carry crosses a byte, so each
-    // byte is judged on its own (a subtraction would borrow across the decimal point).
-    let x = digitValues(word)
-    return (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
-}
-
-/// ASCII digits to their values 0...9, byte by byte (other bytes become something else).
-@inline(always)
-fileprivate func digitValues(_ word: UInt64) -> UInt64 { word ^ 0x3030_3030_3030_3030 }
-
-/// The number the first `n` bytes of `values` spell (1 ≤ n ≤ 8), bytes holding digit values
-/// 0...9 and the first byte the most significant. The bytes after them are ignored.
-@inline(always)
-fileprivate func valueOfLeadingDigits(_ values: UInt64, _ n: Int) -> UInt64 {
-    // Shift the n digits to the top, so the bytes below read as leading zeros, then combine
-    // neighbours: pairs, then pairs of pairs (Lemire's eight-digit method).
-    let top = values &<< UInt64(64 &- 8 &* n)
-    let pairs = top &* 10 &+ (top &>> 8)
-    let mask: UInt64 = 0x0000_00FF_0000_00FF
-    return ((pairs & mask) &* 0x000F_4240_0000_0064 &+ ((pairs &>> 16) & mask) &* 0x0000_2710_0000_0001) &>> 32
 }
 
 /// 10^n for 0 ≤ n ≤ 19 (all that fit in a UInt64).
