@@ -66,24 +66,14 @@ public struct TripDetector {
 
     @inline(__always)
     private mutating func process(_ t: Double, _ a: SIMD3<Double>) {
-        guard chain != nil else {
+        // Runs the sample through the chain in place (no copy of its buffers). One optional
+        // access per sample: each `chain!` or `chain != nil` costs a call to read the tag.
+        guard chain?.feed(t, a, track: track, maxFixAge: config.maxFixAge, into: &unlocated) != nil else {
             warmup.append((t, a))
             if warmup.count >= 48 || (warmup.count >= 8 && t - warmup[0].t >= 6_000) { startChain() }
             return
         }
-        feed(t, a)
         if !unlocated.isEmpty { locatePending(final: false) }
-    }
-
-    /// Runs one sample through the chain in place (no copy of its buffers).
-    @inline(__always)
-    private mutating func feed(_ t: Double, _ a: SIMD3<Double>) {
-        // Give the chain the current speed (refreshed every 100 ms: fixes come at ~1 Hz).
-        if t >= chain!.speedValidUntil {
-            chain!.speed = track.speed(at: t, maxAge: config.maxFixAge)
-            chain!.speedValidUntil = t + 100
-        }
-        chain!.process(t, a, into: &unlocated)
     }
 
     /// Measures the sample rate from the first samples and designs the filters for it.
@@ -97,7 +87,7 @@ public struct TripDetector {
         chain = SignalChain(trip: trip, rate: rate, config: config, first: warmup[0].a)
         let samples = warmup
         warmup = []
-        for s in samples { feed(s.t, s.a) }
+        for s in samples { chain!.feed(s.t, s.a, track: track, maxFixAge: config.maxFixAge, into: &unlocated) }
     }
 
     /// Gives events their position once the fix after them is in (or it is clear none will come).
@@ -213,6 +203,17 @@ struct SignalChain {
         settleUntil = -Double.infinity
         history = RingBuffer(capacity: max(4, Int((0.35 * rate).rounded(.up)) + 1), filler: Tick(t: 0, jolt: 0, swell: 0, lateral: 0))
         event.reserveCapacity(Int(3 * rate) + 8)
+    }
+
+    /// Runs one sample through, first giving the chain the current speed from `track`
+    /// (refreshed every 100 ms: fixes come at ~1 Hz).
+    @inline(__always)
+    mutating func feed(_ t: Double, _ a: SIMD3<Double>, track: GPSTrack, maxFixAge: Double, into events: inout [BumpEvent]) {
+        if t >= speedValidUntil {
+            speed = track.speed(at: t, maxAge: maxFixAge)
+            speedValidUntil = t + 100
+        }
+        process(t, a, into: &events)
     }
 
     @inline(__always)
@@ -400,13 +401,15 @@ struct RingBuffer<Element>: Sequence {
 
     @inline(__always)
     mutating func append(_ x: Element) {
+        // Wrap by comparison, not `%`: a division per sample on the critical path.
         let capacity = storage.count
         if count < capacity {
-            storage[(start + count) % capacity] = x
+            let i = start + count
+            storage[i < capacity ? i : i - capacity] = x
             count += 1
         } else {
             storage[start] = x
-            start = (start + 1) % capacity
+            start = start + 1 < capacity ? start + 1 : 0
         }
     }
 

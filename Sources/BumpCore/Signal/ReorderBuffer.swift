@@ -32,7 +32,20 @@ public struct ReorderBuffer<Element> {
 
     /// Adds an item; returns false when it was dropped (late or duplicate).
     @discardableResult
+    @inline(__always)
     public mutating func insert(_ t: Double, _ value: Element) -> Bool {
+        // Inline fast path for the usual item, newer than everything held and released.
+        if t > releasedUntil, head == items.count || items[items.count - 1].t < t {
+            items.append((t, value))
+            return true
+        }
+        return insertOutOfOrder(t, value)
+    }
+
+    /// `insert` for an item that is not newer than all the others: placed, or dropped when late
+    /// or a duplicate.
+    @inline(never)
+    private mutating func insertOutOfOrder(_ t: Double, _ value: Element) -> Bool {
         if t <= releasedUntil {
             if t == releasedUntil { duplicates += 1 } else { late += 1 }
             return false
