@@ -426,7 +426,7 @@ struct RingBuffer<Element>: Sequence {
         return AnyIterator {
             guard i < count else { return nil }
             defer { i += 1 }
-            return storage[(start + i) % storage.count]
+            return self[i]
         }
     }
 }
