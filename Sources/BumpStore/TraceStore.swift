@@ -17,7 +17,10 @@ public final class TraceStore: Sendable {
             config.busyMode = .timeout(10)
             // WAL with synchronous=NORMAL cannot corrupt on a crash (a power cut may lose the
             // last commits, which a re-ingest restores); FULL would fsync every file's commit.
-            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            // Checkpoints every 10,000 WAL pages (about 40 MB) rather than SQLite's 1,000: a
+            // stream commits a few pages thousands of times, and copying them back that often
+            // showed (1.26 GB replay: 4.8-5.0 s with the default, 4.2-4.3 s with this).
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000") }
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
         } catch {
