@@ -229,11 +229,12 @@ enum PageAssets {
       box.append(el('h3', 'Events'));
       const table = el('table');
       const head = el('tr');
-      for (const h of ['trip', 'time', 'speed m/s', 'peak m/s²', 'lateral', 'signature', 'kind']) head.append(el('th', h));
+      for (const h of ['trip', 'time', 'speed m/s', 'peak m/s²', 'lateral', 'signature', 'dip→strike m', 'kind']) head.append(el('th', h));
       table.append(head);
       for (const e of d.events) {
         const tr = el('tr');
-        tr.append(el('td', e.trip, 'trip'), el('td', e.t), el('td', e.speed), el('td', e.peak), el('td', e.lateral_ratio), el('td', e.signature), el('td', e.kind));
+        tr.append(el('td', e.trip, 'trip'), el('td', e.t), el('td', e.speed), el('td', e.peak), el('td', e.lateral_ratio), el('td', e.signature),
+          el('td', e.dip_to_strike ?? '–'), el('td', e.kind));
         table.append(tr);
       }
       box.append(table);
