@@ -76,7 +76,6 @@ public final class StreamSession {
     private var tripNames: [String] = []
     private var tripDevices: [String?] = []
     private var issues: [RowIssue] = []
-    private var lastCommit = 0.0
     private var nextStaleCheck = (stream: -Double.infinity, wall: 0.0)
     private var lastRecluster = 0.0
     private var clustersDirty = false
@@ -184,7 +183,6 @@ public final class StreamSession {
         let periodic = sink.pendingSince.map { now - $0 >= settings.commitInterval } ?? false
         if !stale.isEmpty || periodic {
             out += try commit(closing: Set(stale))
-            lastCommit = now
         } else if sink.earliestReady < due {
             // Only the trips with an event due: their neighbours' fixes can wait for the periodic commit.
             out += try commit(closing: [], onlyEventsReadyBefore: due)
