@@ -37,6 +37,8 @@ struct ClusterAPITests {
             let properties = try #require((detail["cluster"] as? [String: Any])?["properties"] as? [String: Any])
             #expect(events.count == properties["events"] as? Int)
             #expect(events.allSatisfy { $0["trip"] is String && $0["peak"] is Double })
+            // Metres from dip to strike, or null where the phone was too slow to time it.
+            #expect(events.allSatisfy { $0["dip_to_strike"] is Double || $0["dip_to_strike"] is NSNull })
             #expect(try await f.get("/api/v1/clusters/999999").status == 404)
 
             let coverage = try await f.get("/api/v1/coverage?cell=50")

@@ -64,6 +64,7 @@ struct ReviewPageTests {
             let dom = try await Browser.dom(f.base + "/#cluster=\(target.id)")
             #expect(dom.components(separatedBy: "<tr data-id=").count - 1 == clusters.count, "one queue row per pothole")
             #expect(dom.contains("Cluster \(target.id): pothole"), "the evidence opened from the link")
+            #expect(dom.contains("<th>dip→strike m</th>"), "the evidence table has each event's dip to strike")
             #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;"), "the trip name shown as text")
             #expect(!dom.contains("<img src=\"x\"") && !dom.contains("<img src=x"), "never as an element")
         }
