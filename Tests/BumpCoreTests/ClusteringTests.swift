@@ -136,10 +136,10 @@ struct CoverageGridTests {
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 2.6, dipToStrike: 0.55)).cls == .pothole)
     }
 
-    @Test("a cluster's dip to strike is the median of its timed events (0.2 m or more), and needs two of them")
+    @Test("a cluster's dip to strike is the median of its timed events (0.2 m or more) at 11 m/s, and needs two of them")
     func dipToStrikeSummary() {
-        func event(_ trip: Int64, _ gap: Double) -> EventEvidence {
-            EventEvidence(trip: trip, device: nil, t: Double(trip), heading: 90, speed: 10, peak: 4, lateralRatio: 0.8,
+        func event(_ trip: Int64, _ gap: Double, speed: Double = 11) -> EventEvidence {
+            EventEvidence(trip: trip, device: nil, t: Double(trip), heading: 90, speed: speed, peak: 4, lateralRatio: 0.8,
                           signature: .dipFirst, kind: .casting, confidence: 0.8, rate: 100, dipToStrike: gap)
         }
         let three = ClusterSummary.of(events: [event(1, 0.30), event(2, .nan), event(3, 0.36), event(4, 0.50)], passingTrips: [:])
@@ -149,5 +149,9 @@ struct CoverageGridTests {
         // Closer than a tyre's contact patch: noise, not a timed drop.
         let noisy = ClusterSummary.of(events: [event(1, 0.50), event(2, 0.12), event(3, 0.30)], passingTrips: [:])
         #expect(abs(noisy.dipToStrike - 0.40) < 1e-9)
+        // The strike lags the edge by a fixed time, so a faster wheel's gap reads longer: 1.5 cm
+        // per m/s is taken off above 11 m/s and added below.
+        let mixed = ClusterSummary.of(events: [event(1, 0.56, speed: 15), event(2, 0.44, speed: 7)], passingTrips: [:])
+        #expect(abs(mixed.dipToStrike - 0.5) < 1e-9)
     }
 }
