@@ -132,6 +132,9 @@ public final class TraceStore: Sendable {
                 ALTER TABLE cluster ADD COLUMN dip_to_strike REAL;
                 """)
         }
+        m.registerMigration("v6: how many events timed a cluster's dip to strike") { db in
+            try db.execute(sql: "ALTER TABLE cluster ADD COLUMN timed_hits INTEGER NOT NULL DEFAULT 0")
+        }
         return m
     }
 
@@ -301,8 +304,8 @@ public final class TraceStore: Sendable {
         let insert = try db.makeStatement(sql: """
             INSERT INTO cluster(id, x, y, lat, lon, class, confidence, events, trips, devices, passes, hits, hit_ratio,
                 opposite_passes, opposite_hits, directions, severity, strength, median_peak, median_lateral_ratio, dip_share,
-                dip_to_strike, votes, first_seen, last_seen, state, reasons, known_feature_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                dip_to_strike, timed_hits, votes, first_seen, last_seen, state, reasons, known_feature_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for c in clusters {
             let s = c.summary
@@ -310,7 +313,7 @@ public final class TraceStore: Sendable {
             try insert.execute(arguments: [
                 c.id, c.x, c.y, c.lat, c.lon, c.cls.rawValue, c.confidence, s.events, s.trips, s.devices, s.passes, s.hits,
                 s.hitRatio, s.oppositePasses, s.oppositeHits, s.directions.map(String.init).joined(separator: ","), s.severity, s.strength.finiteOrZero,
-                s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, s.dipToStrike.finiteOrNil, votes,
+                s.medianPeak.finiteOrZero, s.medianLateralRatio.finiteOrZero, s.dipShare, s.dipToStrike.finiteOrNil, s.timedHits, votes,
                 s.firstSeen, s.lastSeen,
                 c.state, c.reasons.joined(separator: "\n"), c.knownFeature,
             ])
@@ -382,6 +385,7 @@ public final class TraceStore: Sendable {
         s.medianLateralRatio = r["median_lateral_ratio"]
         s.dipShare = r["dip_share"]
         s.dipToStrike = r["dip_to_strike"] ?? .nan
+        s.timedHits = r["timed_hits"]
         for pair in (r["votes"] as String).split(separator: ",") {
             let kv = pair.split(separator: "=")
             if kv.count == 2, let k = BumpKind(rawValue: String(kv[0])), let v = Double(kv[1]) { s.votes[k] = v }

@@ -109,7 +109,7 @@ struct CoverageGridTests {
     }
 
     /// A one-sided spot hit by 6 of 7 passing trips whose events call it a casting.
-    func oneSidedSpot(strength: Double, dipToStrike: Double) -> ClusterSummary {
+    func oneSidedSpot(strength: Double, dipToStrike: Double, timedHits: Int = 3) -> ClusterSummary {
         var s = ClusterSummary()
         s.events = 6
         s.trips = 6
@@ -121,6 +121,7 @@ struct CoverageGridTests {
         s.votes = [.casting: 1]
         s.strength = strength
         s.dipToStrike = dipToStrike
+        s.timedHits = dipToStrike.isNaN ? 0 : timedHits
         return s
     }
 
@@ -134,9 +135,13 @@ struct CoverageGridTests {
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.0, dipToStrike: 0.34)).cls == .casting)
         // Hard enough on its own, whatever its length.
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 2.6, dipToStrike: 0.55)).cls == .pothole)
+        // One timing alone must be clearly short.
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.33, timedHits: 1)).cls == .pothole)
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.42, timedHits: 1)).cls == .casting)
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.42, timedHits: 2)).cls == .pothole)
     }
 
-    @Test("a cluster's dip to strike is the median of its timed events (0.2 m or more) at 11 m/s, and needs two of them")
+    @Test("a cluster's dip to strike is the median of its timed events (0.2 m or more) at 11 m/s, with their count")
     func dipToStrikeSummary() {
         func event(_ trip: Int64, _ gap: Double, speed: Double = 11) -> EventEvidence {
             EventEvidence(trip: trip, device: nil, t: Double(trip), heading: 90, speed: speed, peak: 4, lateralRatio: 0.8,
@@ -144,8 +149,11 @@ struct CoverageGridTests {
         }
         let three = ClusterSummary.of(events: [event(1, 0.30), event(2, .nan), event(3, 0.36), event(4, 0.50)], passingTrips: [:])
         #expect(abs(three.dipToStrike - 0.36) < 1e-9)
+        #expect(three.timedHits == 3)
         let one = ClusterSummary.of(events: [event(1, 0.30), event(2, .nan)], passingTrips: [:])
-        #expect(one.dipToStrike.isNaN)
+        #expect(abs(one.dipToStrike - 0.30) < 1e-9 && one.timedHits == 1)
+        let none = ClusterSummary.of(events: [event(1, .nan), event(2, 0.1)], passingTrips: [:])
+        #expect(none.dipToStrike.isNaN && none.timedHits == 0)
         // Closer than a tyre's contact patch: noise, not a timed drop.
         let noisy = ClusterSummary.of(events: [event(1, 0.50), event(2, 0.12), event(3, 0.30)], passingTrips: [:])
         #expect(abs(noisy.dipToStrike - 0.40) < 1e-9)

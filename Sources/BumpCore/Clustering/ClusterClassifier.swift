@@ -89,9 +89,11 @@ public struct ClusterSummary: Sendable, Equatable {
     /// Share of events that dipped first (a wheel dropping into a hole).
     public var dipShare = 0.0
     /// Median metres from dip to strike over the events that timed it, 0.2 m or more, each
-    /// brought to `referenceSpeed` (NaN with fewer than two): how long the depression is along
-    /// the road, as the wheel felt it.
+    /// brought to `referenceSpeed` (NaN when none did): how long the depression is along the
+    /// road, as the wheel felt it.
     public var dipToStrike = Double.nan
+    /// How many events timed it.
+    public var timedHits = 0
     /// Confidence-weighted share of the events' own guesses, by kind.
     public var votes: [BumpKind: Double] = [:]
     public var firstSeen = 0.0
@@ -142,7 +144,8 @@ public struct ClusterSummary: Sendable, Equatable {
         // A strike closer than a tyre's contact patch (about 0.2 m) after the dip was no drop
         // into anything: those extremes were road noise, not a measure of the hole.
         let timed = events.filter { $0.dipToStrike >= 0.2 }.map { $0.dipToStrike - gapPerSpeed * ($0.speed - referenceSpeed) }
-        if timed.count >= 2 { s.dipToStrike = median(timed) }
+        s.timedHits = timed.count
+        s.dipToStrike = median(timed)
         s.severity = s.strength < 1.8 ? 1 : s.strength < 2.6 ? 2 : s.strength < 3.6 ? 3 : s.strength < 5 ? 4 : 5
         var votes: [BumpKind: Double] = [:]
         for e in events { votes[e.kind, default: 0] += max(e.confidence, 0.05) * (e.rate >= 20 ? 1 : 0.3) }
@@ -184,6 +187,10 @@ public struct ClusterRules: Sendable, Equatable {
     /// is shorter than any access cover (at least 0.6 m across: the wheel rolls about half a
     /// metre on a sunken one before striking).
     public var shortHole = 0.47
+    /// The same limit for a spot only one event timed: one timing is noisy, so it must be
+    /// clearly short. On simulated crossings 2 % of hits on covers time under 0.38 m, and half
+    /// of the hits in holes shorter than 0.5 m do.
+    public var loneShortHole = 0.38
     public init() {}
 }
 
@@ -221,7 +228,8 @@ public enum ClusterClassifier {
         // than a cover. Its length still shows: an access cover is at least 0.6 m across, so a
         // wheel dropping onto one lands and rolls about half a metre before it climbs out,
         // while in a shorter hole it hits the far edge still falling.
-        let short = s.dipToStrike.isFinite ? 1 - EventClassifier.ramp(s.dipToStrike, rules.shortHole - 0.03, rules.shortHole) : 0
+        let limit = s.timedHits >= 2 ? rules.shortHole : rules.loneShortHole
+        let short = s.dipToStrike.isFinite ? 1 - EventClassifier.ramp(s.dipToStrike, limit - 0.03, limit) : 0
         let hard = max(strong, short * EventClassifier.ramp(s.strength, 1.2, 1.5))
         let oneSided = v(.pothole) + v(.casting) + v(.other) * 0.5
         let humpScore = v(.speedHump) + (bothWays ? 0.2 : 0)
@@ -233,7 +241,8 @@ public enum ClusterClassifier {
         let margin = ranked[0].1 / max(ranked[0].1 + ranked[1].1, 1e-9)
         reasons.append("strength \(decimal(s.strength)) (pothole above ~2.1), severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
         if s.dipToStrike.isFinite {
-            reasons.append("\(decimal(s.dipToStrike)) m from dip to strike at \(Int(ClusterSummary.referenceSpeed)) m/s" + (short > 0.5 ? " (shorter than any access cover: a hole)" : ""))
+            reasons.append("\(decimal(s.dipToStrike)) m from dip to strike at \(Int(ClusterSummary.referenceSpeed)) m/s"
+                + (s.timedHits == 1 ? ", one hit timed" : ", \(s.timedHits) hits timed") + (short > 0.5 ? " (shorter than any access cover: a hole)" : ""))
         }
         return ClusterVerdict(cls: ranked[0].0, confidence: belief * margin, reasons: reasons)
     }
