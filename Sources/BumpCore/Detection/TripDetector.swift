@@ -135,7 +135,11 @@ public struct TripStats: Sendable, Equatable {
 struct SignalChain {
     let trip: Int
     let config: DetectorConfig
-    var rate: Double
+    var rate: Double {
+        didSet { nominalInterval = 1_000 / rate }
+    }
+    /// Milliseconds between samples at `rate`, kept so the step needs no division.
+    private var nominalInterval: Double
     var orientation: Orientation
     private var filters: Filters
     /// Current GPS speed (nil: unknown) and until when it holds.
@@ -195,6 +199,7 @@ struct SignalChain {
         self.trip = trip
         self.config = config
         self.rate = rate
+        nominalInterval = 1_000 / rate
         orientation = Orientation(rate: rate, first: first)
         filters = Filters(rate: rate, config: config)
         rateScale = SignalChain.rateScale(rate)
@@ -220,7 +225,7 @@ struct SignalChain {
     mutating func process(_ t: Double, _ a: SIMD3<Double>, into events: inout [BumpEvent]) {
         let dt = t - lastT
         lastT = t
-        let nominal = 1_000 / rate
+        let nominal = nominalInterval
         if dt > max(5 * nominal, 500) {
             // A gap (sensor paused, file spliced): start the filters afresh and let them settle.
             closeEvent(into: &events)
