@@ -53,6 +53,8 @@ public struct CanonicalCSVReader: Sendable {
     /// Set from the first valid row; `toMilliseconds` holds its factors.
     private var timeUnit: TimeUnit?
     private var toMilliseconds = (multiplier: 1.0, divisor: 1.0)
+    /// False for times in milliseconds already: `t * 1 / 1` is `t`, and a division per row costs.
+    private var scalesTime = false
     private var tripTable = TripTable()
     private var tripByName: [String: Int] = [:]
     /// Rows parsed but not yet handed to the sink.
@@ -243,9 +245,10 @@ extension CanonicalCSVReader: LineConsumer {
             let unit = TimeUnit(guessingFrom: row.t)
             timeUnit = unit
             toMilliseconds = unit.millisecondFactors
+            scalesTime = toMilliseconds != (1, 1)
         }
         var row = row
-        row.t = row.t * toMilliseconds.multiplier / toMilliseconds.divisor
+        if scalesTime { row.t = row.t * toMilliseconds.multiplier / toMilliseconds.divisor }
         pending.append((row, trip))
         stats.rows += 1
     }
