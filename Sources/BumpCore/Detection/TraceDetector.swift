@@ -5,6 +5,8 @@ public struct TraceDetector: TraceRowSink {
     private var trips: [TripDetector] = []
     /// Events ready to hand on, in the order they became final. The caller drains it.
     public var events: [BumpEvent] = []
+    /// The trip of the last row: only its detector may have samples queued.
+    private var lastTrip = -1
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -12,7 +14,12 @@ public struct TraceDetector: TraceRowSink {
 
     @inline(__always)
     public mutating func accept(_ row: TraceRow, trip: Int) {
-        while trips.count <= trip { trips.append(TripDetector(trip: trips.count, config: config)) }
+        while trips.count <= trip { trips.append(TripDetector(trip: trips.count, config: config, batching: true)) }
+        // Events of different trips become ready in the order they would unbatched.
+        if trip != lastTrip {
+            if lastTrip >= 0 { runQueued(lastTrip) }
+            lastTrip = trip
+        }
         trips[trip].accept(row)
         if !trips[trip].ready.isEmpty {
             events.append(contentsOf: trips[trip].ready)
@@ -20,8 +27,16 @@ public struct TraceDetector: TraceRowSink {
         }
     }
 
+    @inline(never)
+    private mutating func runQueued(_ trip: Int) {
+        trips[trip].runQueued()
+        events.append(contentsOf: trips[trip].ready)
+        trips[trip].ready.removeAll(keepingCapacity: true)
+    }
+
     /// Ends every trip (end of input).
     public mutating func finish() {
+        if lastTrip >= 0 { runQueued(lastTrip) }
         for i in trips.indices {
             trips[i].finish()
             events.append(contentsOf: trips[i].ready)
