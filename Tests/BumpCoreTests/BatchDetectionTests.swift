@@ -1,0 +1,90 @@
+import BumpCore
+import Testing
+
+@Suite("Batched detection gives the per-sample results")
+struct BatchDetectionTests {
+    /// Rows of simulated trips, made awkward: a sensor pause, a rate that halves mid-trip
+    /// (filters redesigned), samples out of order and duplicated, and trips interleaved in
+    /// blocks, so the batch path meets every case where it must stop and step one sample.
+    func awkwardRows(seed: UInt64) -> [(row: TraceRow, trip: Int)] {
+        var config = SimulationConfig()
+        config.trips = 3
+        config.duration = 150
+        config.rate = 100
+        config.seed = seed
+        config.city.blocksEast = 3
+        config.city.blocksNorth = 3
+        config.city.potholes = 30
+        config.city.castings = 20
+        let simulation = CitySimulation(config: config)
+        var trips: [[TraceRow]] = []
+        for i in 0..<config.trips {
+            var sim = simulation.trip(i)
+            var rows: [TraceRow] = []
+            while let row = sim.next() { rows.append(row) }
+            let start = rows.first?.t ?? 0
+            switch i {
+            case 0:  // a 2 s pause at 40 s
+                rows.removeAll { $0.t > start + 40_000 && $0.t < start + 42_000 }
+            case 1:  // half the accelerometer rate from 30 s on
+                var n = 0
+                rows.removeAll { row in
+                    guard row.t > start + 30_000, row.hasAcceleration, !row.hasFix else { return false }
+                    n += 1
+                    return n % 2 == 0
+                }
+            default:  // neighbours swapped, some rows twice
+                var k = 5
+                while k + 1 < rows.count {
+                    rows.swapAt(k, k + 1)
+                    if k % 3 == 0 { rows.insert(rows[k], at: k) }
+                    k += 37
+                }
+            }
+            trips.append(rows)
+        }
+        var rows: [(row: TraceRow, trip: Int)] = []
+        var next = Array(repeating: 0, count: trips.count)
+        var block = 0
+        while next.indices.contains(where: { next[$0] < trips[$0].count }) {
+            for i in trips.indices {
+                let count = 20 + (block * 7 + i * 13) % 90
+                for row in trips[i][next[i]..<min(next[i] + count, trips[i].count)] { rows.append((row, i)) }
+                next[i] = min(next[i] + count, trips[i].count)
+            }
+            block += 1
+        }
+        return rows
+    }
+
+    @Test("same events, in the same order, as trip detectors stepping every sample", arguments: [UInt64(3), 11])
+    func sameEvents(seed: UInt64) {
+        let rows = awkwardRows(seed: seed)
+        var reference: [String] = []
+        var single: [TripDetector] = (0..<3).map { TripDetector(trip: $0) }
+        for (row, trip) in rows {
+            single[trip].accept(row)
+            reference += single[trip].ready.map { "\($0)" }
+            single[trip].ready.removeAll()
+        }
+        for i in single.indices {
+            single[i].finish()
+            reference += single[i].ready.map { "\($0)" }
+        }
+
+        var batched = TraceDetector()
+        var events: [String] = []
+        for (row, trip) in rows {
+            batched.accept(row, trip: trip)
+            events += batched.events.map { "\($0)" }
+            batched.events.removeAll()
+        }
+        batched.finish()
+        events += batched.events.map { "\($0)" }
+
+        #expect(reference.count > 10)
+        #expect(events == reference)
+        #expect(batched.tripStats == single.map(\.stats))
+        #expect(batched.tripStats.contains { $0.lateSamples + $0.duplicateSamples > 0 })
+    }
+}
