@@ -5,8 +5,9 @@ import Testing
 struct BatchDetectionTests {
     /// Rows of simulated trips, made awkward: a sensor pause, a rate that halves mid-trip
     /// (filters redesigned), samples out of order and duplicated, and trips interleaved in
-    /// blocks, so the batch path meets every case where it must stop and step one sample.
-    func awkwardRows(seed: UInt64) -> [(row: TraceRow, trip: Int)] {
+    /// blocks, so the batch path meets every case where it must stop and step one sample; or
+    /// row by row, as a time-ordered stream of trips comes, which makes batching stop.
+    func awkwardRows(seed: UInt64, rowByRow: Bool) -> [(row: TraceRow, trip: Int)] {
         var config = SimulationConfig()
         config.trips = 3
         config.duration = 150
@@ -48,7 +49,7 @@ struct BatchDetectionTests {
         var block = 0
         while next.indices.contains(where: { next[$0] < trips[$0].count }) {
             for i in trips.indices {
-                let count = 20 + (block * 7 + i * 13) % 90
+                let count = rowByRow ? 1 : 20 + (block * 7 + i * 13) % 90
                 for row in trips[i][next[i]..<min(next[i] + count, trips[i].count)] { rows.append((row, i)) }
                 next[i] = min(next[i] + count, trips[i].count)
             }
@@ -57,9 +58,10 @@ struct BatchDetectionTests {
         return rows
     }
 
-    @Test("same events, in the same order, as trip detectors stepping every sample", arguments: [UInt64(3), 11])
-    func sameEvents(seed: UInt64) {
-        let rows = awkwardRows(seed: seed)
+    @Test("same events, in the same order, as trip detectors stepping every sample",
+          arguments: zip([UInt64(3), 11, 5], [false, false, true]))
+    func sameEvents(seed: UInt64, rowByRow: Bool) {
+        let rows = awkwardRows(seed: seed, rowByRow: rowByRow)
         var reference: [String] = []
         var single: [TripDetector] = (0..<3).map { TripDetector(trip: $0) }
         for (row, trip) in rows {

@@ -7,6 +7,12 @@ public struct TraceDetector: TraceRowSink {
     public var events: [BumpEvent] = []
     /// The trip of the last row: only its detector may have samples queued.
     private var lastTrip = -1
+    /// Batching pays when rows come in long runs of one trip (a file per trip). A time-ordered
+    /// stream of interleaved trips switches trip nearly every row, which would run a handful
+    /// of samples at a time: after 64 switches averaging under 16 rows apart it stops.
+    private var batching = true
+    private var rows = 0
+    private var switches = 0
 
     public init(config: DetectorConfig = DetectorConfig()) {
         self.config = config
@@ -14,12 +20,10 @@ public struct TraceDetector: TraceRowSink {
 
     @inline(__always)
     public mutating func accept(_ row: TraceRow, trip: Int) {
-        while trips.count <= trip { trips.append(TripDetector(trip: trips.count, config: config, batching: true)) }
+        while trips.count <= trip { trips.append(TripDetector(trip: trips.count, config: config, batching: batching)) }
+        rows &+= 1
         // Events of different trips become ready in the order they would unbatched.
-        if trip != lastTrip {
-            if lastTrip >= 0 { runQueued(lastTrip) }
-            lastTrip = trip
-        }
+        if trip != lastTrip { switchTrip(to: trip) }
         trips[trip].accept(row)
         if !trips[trip].ready.isEmpty {
             events.append(contentsOf: trips[trip].ready)
@@ -28,6 +32,16 @@ public struct TraceDetector: TraceRowSink {
     }
 
     @inline(never)
+    private mutating func switchTrip(to trip: Int) {
+        if batching && lastTrip >= 0 { runQueued(lastTrip) }
+        lastTrip = trip
+        switches += 1
+        if batching && switches >= 64 && switches * 16 > rows {
+            batching = false
+            for i in trips.indices { trips[i].stopBatching() }
+        }
+    }
+
     private mutating func runQueued(_ trip: Int) {
         trips[trip].runQueued()
         events.append(contentsOf: trips[trip].ready)

@@ -23,7 +23,7 @@ public struct TripDetector {
     private var unlocated: [BumpEvent] = []
     private var newestSample = -Double.infinity
     /// Batch mode: samples the reorder buffer released that have not run through the chain yet.
-    private let batching: Bool
+    private var batching: Bool
     private var queued: [QueuedSample] = []
     private var ticks: [SignalChain.Tick] = []
     private var splits: [SignalChain.Split] = []
@@ -56,6 +56,14 @@ public struct TripDetector {
 
     /// Samples queued in batch mode before they are run.
     static let queueLimit = 64
+    /// Fewer queued samples than this run one by one.
+    static let smallestBatch = 8
+
+    /// Leaves batch mode, running what is queued (events may become `ready`).
+    public mutating func stopBatching() {
+        runQueued()
+        batching = false
+    }
 
     /// Takes one row of this trip.
     @inline(__always)
@@ -78,6 +86,19 @@ public struct TripDetector {
     /// one by one at their release, so the events they complete become `ready`.
     public mutating func runQueued() {
         guard !queued.isEmpty else { return }
+        // Interleaved trips (a time-ordered NDJSON stream) switch trip nearly every row: a
+        // handful of samples runs one by one, for the stages cost more than they save on it.
+        if queued.count < Self.smallestBatch {
+            let newest = newestSample
+            for k in queued.indices {
+                let q = queued[k]
+                newestSample = q.newest
+                process(q.t, q.a)
+            }
+            newestSample = newest
+            queued.removeAll(keepingCapacity: true)
+            return
+        }
         let newest = newestSample
         var samples: [QueuedSample] = []
         swap(&samples, &queued)
