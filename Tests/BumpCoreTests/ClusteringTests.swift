@@ -158,8 +158,11 @@ struct CoverageGridTests {
         let noisy = ClusterSummary.of(events: [event(1, 0.50), event(2, 0.12), event(3, 0.30)], passingTrips: [:])
         #expect(abs(noisy.dipToStrike - 0.40) < 1e-9)
         // The strike lags the edge by a fixed time, so a faster wheel's gap reads longer: 1.5 cm
-        // per m/s is taken off above 11 m/s and added below.
-        let mixed = ClusterSummary.of(events: [event(1, 0.56, speed: 15), event(2, 0.44, speed: 7)], passingTrips: [:])
-        #expect(abs(mixed.dipToStrike - 0.5) < 1e-9)
+        // per m/s is taken off above 11 m/s and added below (0.62 -> 0.56, 0.40 -> 0.43).
+        let mixed = ClusterSummary.of(events: [event(1, 0.62, speed: 15), event(2, 0.40, speed: 9)], passingTrips: [:])
+        #expect(abs(mixed.dipToStrike - 0.495) < 1e-9)
+        // A timing without a speed cannot be corrected: it is not counted.
+        let unknownSpeed = ClusterSummary.of(events: [event(1, 0.30), event(2, 0.31, speed: .nan)], passingTrips: [:])
+        #expect(unknownSpeed.timedHits == 1 && abs(unknownSpeed.dipToStrike - 0.30) < 1e-9)
     }
 }

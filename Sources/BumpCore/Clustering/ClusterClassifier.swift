@@ -88,9 +88,9 @@ public struct ClusterSummary: Sendable, Equatable {
     public var medianLateralRatio = 0.0
     /// Share of events that dipped first (a wheel dropping into a hole).
     public var dipShare = 0.0
-    /// Median metres from dip to strike over the events that timed it, 0.2 m or more, each
-    /// brought to `referenceSpeed` (NaN when none did): how long the depression is along the
-    /// road, as the wheel felt it.
+    /// Median metres from dip to strike over the events that timed it (0.2 m or more, at a
+    /// known speed), each brought to `referenceSpeed` (NaN when none did): how long the
+    /// depression is along the road, as the wheel felt it.
     public var dipToStrike = Double.nan
     /// How many events timed it.
     public var timedHits = 0
@@ -141,9 +141,10 @@ public struct ClusterSummary: Sendable, Equatable {
         s.dipShare = Double(events.filter { $0.signature == .dipFirst }.count) / Double(events.count)
         let reliable = events.filter { $0.rate >= 20 }
         s.strength = quantile((reliable.isEmpty ? events : reliable).map(\.strength), 0.75)
-        // A strike closer than a tyre's contact patch (about 0.2 m) after the dip was no drop
-        // into anything: those extremes were road noise, not a measure of the hole.
-        let timed = events.filter { $0.dipToStrike >= 0.2 }.map { $0.dipToStrike - gapPerSpeed * ($0.speed - referenceSpeed) }
+        // A strike closer than a tyre's contact patch (about 0.2 m, as measured) after the dip
+        // was no drop into anything: those extremes were road noise, not a measure of the hole.
+        let timed = events.filter { $0.dipToStrike >= 0.2 && $0.speed.isFinite }
+            .map { $0.dipToStrike - gapPerSpeed * ($0.speed - referenceSpeed) }
         s.timedHits = timed.count
         s.dipToStrike = median(timed)
         s.severity = s.strength < 1.8 ? 1 : s.strength < 2.6 ? 2 : s.strength < 3.6 ? 3 : s.strength < 5 ? 4 : 5
