@@ -25,10 +25,7 @@ public struct TraceDetector: TraceRowSink {
         // Events of different trips become ready in the order they would unbatched.
         if trip != lastTrip { switchTrip(to: trip) }
         trips[trip].accept(row)
-        if !trips[trip].ready.isEmpty {
-            events.append(contentsOf: trips[trip].ready)
-            trips[trip].ready.removeAll(keepingCapacity: true)
-        }
+        if !trips[trip].ready.isEmpty { collectReady(trip) }
     }
 
     @inline(never)
@@ -38,12 +35,19 @@ public struct TraceDetector: TraceRowSink {
         switches += 1
         if batching && switches >= 64 && switches * 16 > rows {
             batching = false
-            for i in trips.indices { trips[i].stopBatching() }
+            for i in trips.indices {
+                trips[i].stopBatching()
+                collectReady(i)
+            }
         }
     }
 
     private mutating func runQueued(_ trip: Int) {
         trips[trip].runQueued()
+        collectReady(trip)
+    }
+
+    private mutating func collectReady(_ trip: Int) {
         events.append(contentsOf: trips[trip].ready)
         trips[trip].ready.removeAll(keepingCapacity: true)
     }
@@ -53,8 +57,7 @@ public struct TraceDetector: TraceRowSink {
         if lastTrip >= 0 { runQueued(lastTrip) }
         for i in trips.indices {
             trips[i].finish()
-            events.append(contentsOf: trips[i].ready)
-            trips[i].ready.removeAll()
+            collectReady(i)
         }
     }
 

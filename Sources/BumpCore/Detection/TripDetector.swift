@@ -40,8 +40,8 @@ public struct TripDetector {
     /// With `batching`, released samples run through the chain in groups (at the latest before
     /// the next fix, in `runQueued` and in `finish`): the same events, found faster, because
     /// the samples of a group overlap in the CPU instead of each waiting for the square root,
-    /// division and filters of the one before. Events then become `ready` up to
-    /// `queueLimit` samples later, so streams, which report as they go, do not batch.
+    /// division and filters of the one before. Events then become `ready` a group later (about
+    /// `queueLimit` samples), so streams, which report as they go, do not batch.
     public init(trip: Int, config: DetectorConfig = DetectorConfig(), batching: Bool = false) {
         self.trip = trip
         self.config = config
@@ -356,7 +356,7 @@ struct SignalChain {
     }
 
     /// Stage two for a run: timing and filters, one tick each into `ticks`. Stops before the
-    /// first sample that needs the whole step (a gap, a rate redesign, the very first), which
+    /// first sample that needs the whole step (a gap, a rate redesign; all of them before the first step), which
     /// the caller then runs with `step` after `decide` for the ticks; returns how many ticks it
     /// wrote. Speed, events and thresholds are left alone, so splitting the step changes no result.
     mutating func filter(

@@ -36,7 +36,7 @@ public enum TimeUnit: Sendable, Equatable, CaseIterable {
 
     /// t ms = t × multiplier ÷ divisor. Dividing rather than multiplying by 1e-3 or 1e-6
     /// (not exact in binary) keeps the result correctly rounded; ×1 and ÷1 are exact.
-    /// Readers keep these two numbers so the per-row conversion has no branch.
+    /// Readers keep these two numbers, so the per-row conversion needs no switch.
     @inlinable
     public var millisecondFactors: (multiplier: Double, divisor: Double) {
         switch self {
