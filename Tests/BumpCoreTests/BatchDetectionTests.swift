@@ -1,4 +1,4 @@
-import BumpCore
+@testable import BumpCore
 import Testing
 
 @Suite("Batched detection gives the per-sample results")
@@ -88,5 +88,12 @@ struct BatchDetectionTests {
         #expect(events == reference)
         #expect(batched.tripStats == single.map(\.stats))
         #expect(batched.tripStats.contains { $0.lateSamples + $0.duplicateSamples > 0 })
+        // Blocks of rows batch nearly every sample; rows of alternating trips stop batching.
+        let samples = batched.tripStats.reduce(0) { $0 + $1.samples }
+        if rowByRow {
+            #expect(batched.stagedSamples < samples / 100)
+        } else {
+            #expect(batched.stagedSamples > samples / 2)
+        }
     }
 }

@@ -61,6 +61,9 @@ public struct TraceDetector: TraceRowSink {
         }
     }
 
+    /// Samples the batched stages ran, over all trips.
+    var stagedSamples: Int { trips.reduce(0) { $0 + $1.stagedSamples } }
+
     /// Per-trip counters, indexed like the reader's trip table.
     public var tripStats: [TripStats] { trips.map(\.stats) }
 }

@@ -27,6 +27,8 @@ public struct TripDetector {
     private var queued: [QueuedSample] = []
     private var ticks: [SignalChain.Tick] = []
     private var splits: [SignalChain.Split] = []
+    /// Samples the stages ran (the rest went one by one): lets tests see that batching ran.
+    private(set) var stagedSamples = 0
 
     struct QueuedSample {
         var t: Double
@@ -121,6 +123,7 @@ public struct TripDetector {
         guard i < samples.count else { return }
         // The stages of the step each over the whole run, so successive samples overlap.
         let first = i
+        stagedSamples += samples.count - first
         samples.withUnsafeBufferPointer { queue in
             splits.withUnsafeMutableBufferPointer { out in
                 chain!.orient(UnsafeBufferPointer(rebasing: queue[first...]), into: out.baseAddress!)
