@@ -49,11 +49,6 @@ public struct TripDetector {
         self.config = config
         self.batching = batching
         reorder = ReorderBuffer(holdback: config.holdback)
-        if batching {
-            queued.reserveCapacity(Self.queueLimit + 8)
-            ticks = Array(repeating: SignalChain.Tick(t: 0, jolt: 0, swell: 0, lateral: 0), count: Self.queueLimit + 8)
-            splits = Array(repeating: (0, .zero), count: Self.queueLimit + 8)
-        }
     }
 
     /// Samples queued in batch mode before they are run.
@@ -88,19 +83,6 @@ public struct TripDetector {
     /// one by one at their release, so the events they complete become `ready`.
     public mutating func runQueued() {
         guard !queued.isEmpty else { return }
-        // Interleaved trips (a time-ordered NDJSON stream) switch trip nearly every row: a
-        // handful of samples runs one by one, for the stages cost more than they save on it.
-        if queued.count < Self.smallestBatch {
-            let newest = newestSample
-            for k in queued.indices {
-                let q = queued[k]
-                newestSample = q.newest
-                process(q.t, q.a)
-            }
-            newestSample = newest
-            queued.removeAll(keepingCapacity: true)
-            return
-        }
         let newest = newestSample
         var samples: [QueuedSample] = []
         swap(&samples, &queued)
@@ -114,8 +96,9 @@ public struct TripDetector {
             splits = Array(repeating: (0, .zero), count: samples.count)
         }
         var i = 0
-        // One at a time while warming up: the chain starts somewhere in here.
-        while i < samples.count, chain == nil {
+        // One at a time while warming up (the chain starts somewhere in here), and a handful
+        // (a fix soon after the last run): the stages cost more than they save on it.
+        while i < samples.count, chain == nil || samples.count < Self.smallestBatch {
             newestSample = samples[i].newest
             process(samples[i].t, samples[i].a)
             i += 1

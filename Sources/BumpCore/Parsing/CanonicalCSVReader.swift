@@ -50,11 +50,10 @@ public struct CanonicalCSVReader: Sendable {
     private var isCanonicalLayout = false
     private var hasTripColumn = false
     private var hasDeviceColumn = false
-    /// Set from the first valid row; `toMilliseconds` holds its factors.
+    /// Set from the first valid row; `toMilliseconds` holds its factors, nil for milliseconds
+    /// (`t × 1 ÷ 1` is `t`, and a division per row costs).
     private var timeUnit: TimeUnit?
-    private var toMilliseconds = (multiplier: 1.0, divisor: 1.0)
-    /// False for times in milliseconds already: `t * 1 / 1` is `t`, and a division per row costs.
-    private var scalesTime = false
+    private var toMilliseconds: (multiplier: Double, divisor: Double)?
     private var tripTable = TripTable()
     private var tripByName: [String: Int] = [:]
     /// Rows parsed but not yet handed to the sink.
@@ -244,11 +243,10 @@ extension CanonicalCSVReader: LineConsumer {
         if timeUnit == nil {
             let unit = TimeUnit(guessingFrom: row.t)
             timeUnit = unit
-            toMilliseconds = unit.millisecondFactors
-            scalesTime = toMilliseconds != (1, 1)
+            toMilliseconds = unit.millisecondFactors == (1, 1) ? nil : unit.millisecondFactors
         }
         var row = row
-        if scalesTime { row.t = row.t * toMilliseconds.multiplier / toMilliseconds.divisor }
+        if let f = toMilliseconds { row.t = row.t * f.multiplier / f.divisor }
         pending.append((row, trip))
         stats.rows += 1
     }
