@@ -57,7 +57,8 @@ add() {  # name, bytes, ceiling seconds, "seconds rss"
 
 add "wc -l, CSV files (the ceiling)" "$csv_bytes" "$wc_csv" "$wc_csv 0"
 add "wc -l, NDJSON (the ceiling)" "$nd_bytes" "$wc_nd" "$wc_nd 0"
-add "detect, CSV files" "$csv_bytes" "$wc_csv" "$(best "$BIN" detect "${CSV_FILES[@]}")"
+add "detect, CSV files, --jobs 1 (one core)" "$csv_bytes" "$wc_csv" "$(best "$BIN" detect --jobs 1 "${CSV_FILES[@]}")"
+add "detect, CSV files, --jobs 2" "$csv_bytes" "$wc_csv" "$(best "$BIN" detect --jobs 2 "${CSV_FILES[@]}")"
 add "detect, NDJSON" "$nd_bytes" "$wc_nd" "$(best "$BIN" detect "$NDJSON")"
 # --jobs 1 already overlaps reading and store writes with detection (about 1.4 cores busy), so
 # the scaling of --jobs 2 is also shown against --jobs 1 held to one core.

@@ -64,6 +64,21 @@ struct CLITests {
         #expect(r.stdout.split(separator: "\n").count > 1, "events of the good file are still printed")
     }
 
+    @Test("detect --jobs 2 prints exactly what --jobs 1 prints, in the order given, bad files included")
+    func parallelDetectKeepsOrder() throws {
+        // The unreadable file fails at once while the first (the largest) is still being read: printing as
+        // files finish would put its error first.
+        let files = ["SampleTraces/city/trip-0003.csv", "no-such-file.csv", "SampleTraces/malformed/bad-rows.csv", "SampleTraces/city/trip-0001.csv", "SampleTraces/city/trip-0002.csv"]
+        let serial = try CLI.run(["detect", "--jobs", "1"] + files)
+        let parallel = try CLI.run(["detect", "--jobs", "2"] + files)
+        #expect(serial.status == 1 && parallel.status == 1)
+        #expect(serial.stdout.split(separator: "\n").count > 5)
+        #expect(parallel.stdout == serial.stdout)
+        #expect(parallel.stderr == serial.stderr)
+        #expect(serial.stderr.hasPrefix("SampleTraces/city/trip-0003.csv: "), "\(serial.stderr)")
+        #expect(try CLI.run(["detect", "--jobs", "0"] + files).status != 0)
+    }
+
     @Test("simulate is deterministic and writes the truth files")
     func simulateDeterministic() throws {
         let dir = try CLI.temporaryDirectory()
