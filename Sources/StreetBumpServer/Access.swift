@@ -76,14 +76,33 @@ public struct AccessSettings: Sendable {
         }
     }
 
-    /// The role a request needs; nil for what anyone may read (the page, health, Open311, which
-    /// checks its own api_key on POST).
+    /// The role a request needs; nil only for what anyone may read (the page, health, Open311,
+    /// which checks its own api_key on POST), and only in its plain spelling. Everything else
+    /// needs a token: the router also matches `//api/v1/...` or `/metrics/`, so a list of
+    /// protected paths would let an odd spelling of one through.
     public static func requiredRole(method: HTTPRequest.Method, path: String) -> Role? {
-        if path == "/metrics" { return .admin }
-        guard path.hasPrefix("/api/") else { return nil }
-        if path == "/api/v1/traces" && method == .post { return .uploader }
-        if path.hasPrefix("/api/v1/trips/") && method == .delete { return .admin }
+        if isPublic(path) { return nil }
+        let route = normalized(path)
+        if route == "/metrics" { return .admin }
+        if route == "/api/v1/traces" && method == .post { return .uploader }
+        if route.hasPrefix("/api/v1/trips/") && method == .delete { return .admin }
         return .staff
+    }
+
+    /// The page and its assets, health and Open311, spelled plainly: no empty, `.` or `..`
+    /// segments, no percent escapes.
+    static func isPublic(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), !path.contains("%"), !path.contains("//") else { return false }
+        if path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) { return false }
+        return ["/", "/healthz", "/review.js", "/review.css"].contains(path)
+            || path.hasPrefix("/vendor/leaflet/") || path.hasPrefix("/open311/v2/")
+    }
+
+    /// The route a path can reach, for choosing its role: percent escapes decoded, empty
+    /// segments dropped, lower case (a stricter match only ever asks for more).
+    static func normalized(_ path: String) -> String {
+        let decoded = path.removingPercentEncoding ?? path
+        return "/" + decoded.lowercased().split(separator: "/").joined(separator: "/")
     }
 
     /// The token with this secret, checking every token in time that does not depend on which
@@ -126,6 +145,8 @@ public struct Caller: Sendable, Equatable {
     /// False for the local caller of a server without tokens.
     public var viaToken: Bool
     public static let local = Caller(name: "local", role: .admin, viaToken: false)
+    /// A caller without a token on a server with tokens (public routes only): the least role.
+    public static let anonymous = Caller(name: "anonymous", role: .uploader, viaToken: false)
 }
 
 /// The request context of the streetbump app: Hummingbird's core plus the caller.
@@ -156,6 +177,7 @@ struct AccessMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         guard let needed = AccessSettings.requiredRole(method: request.method, path: request.uri.path) else {
+            context.caller = .anonymous
             return try await next(request, context)
         }
         guard let token = bearer(request).flatMap(settings.token(secret:)) else {

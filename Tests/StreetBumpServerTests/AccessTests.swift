@@ -59,6 +59,17 @@ struct AccessTests {
             #expect(try await f.send("DELETE", "/api/v1/trips/\(trip)", headers: Self.bearer(Self.admin)).status == 200)
             #expect(try await f.send("DELETE", "/api/v1/trips/\(trip)", headers: Self.bearer(Self.admin)).status == 404)
 
+            // Odd spellings of protected paths reach the same routes: they need the same token.
+            for path in ["//api/v1/clusters", "/api//v1/clusters", "/metrics/", "//metrics", "/%61pi/v1/clusters", "/api/v1/./clusters"] {
+                #expect(try await f.send("GET", path).status == 401, "\(path)")
+            }
+            for path in ["//api/v1/trips/trip-0002", "/api/v1/%74rips/trip-0002", "/API/v1/trips/trip-0002"] {
+                #expect(try await f.send("DELETE", path).status == 401, "\(path)")
+                #expect(try await f.send("DELETE", path, headers: Self.bearer(Self.staff)).status == 403, "\(path)")
+            }
+            #expect(try await f.send("GET", "//metrics", headers: Self.bearer(Self.staff)).status == 403)
+            #expect(try f.store.existingTrips(["trip-0002"]) == ["trip-0002"], "nothing deleted")
+
             // What anyone may read: the page, health, the Open311 endpoint.
             #expect(try await f.get("/").status == 200)
             #expect(try await f.get("/healthz").status == 200)
