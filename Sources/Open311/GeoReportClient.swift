@@ -51,6 +51,7 @@ public struct GeoReportError: Error, CustomStringConvertible, Sendable {
 /// A GeoReport v2 client for any endpoint; it speaks JSON.
 public final class GeoReportClient: Sendable {
     public let endpoint: GeoReportEndpoint
+    private let configuration: URLSessionConfiguration
     private let session: URLSession
 
     public init(endpoint: GeoReportEndpoint) {
@@ -61,7 +62,14 @@ public final class GeoReportClient: Sendable {
         configuration.urlCache = nil
         // Every answer must be fresh: a cached "no request here" would file a duplicate.
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration)
+        self.configuration = configuration
+        session = Self.session(configuration)
+    }
+
+    /// A session that follows no redirect: a 301/302 turns a POST into a GET of the city's
+    /// request list, whose first entry would then pass for our receipt.
+    private static func session(_ configuration: URLSessionConfiguration) -> URLSession {
+        URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -80,11 +88,14 @@ public final class GeoReportClient: Sendable {
         var r = URLRequest(url: url("requests.json", query: []))
         r.httpMethod = "POST"
         r.setValue("application/x-www-form-urlencoded; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        // A fresh connection for every POST: an HTTP stack may silently resend a request whose
-        // reused connection died, and a resent POST is a duplicate service request.
+        // A fresh connection for every POST, on a session of its own (the shared one would reuse
+        // a pooled connection whatever the header says): an HTTP stack may silently resend a
+        // request whose reused connection died, and a resent POST is a duplicate service request.
         r.setValue("close", forHTTPHeaderField: "Connection")
         r.httpBody = Data(body.utf8)
-        let receipts = try await call(r, as: [RequestReceipt].self)
+        let postSession = Self.session(configuration)
+        defer { postSession.finishTasksAndInvalidate() }
+        let receipts = try await call(r, on: postSession, as: [RequestReceipt].self)
         guard let first = receipts.first, first.serviceRequestID != nil || first.token != nil else {
             throw GeoReportError(kind: .badAnswer, message: "the answer has neither service_request_id nor token", call: Self.describe(r))
         }
@@ -127,7 +138,7 @@ public final class GeoReportClient: Sendable {
     private func get<T: Decodable>(_ path: String, query: [(String, String)], as: T.Type) async throws(GeoReportError) -> T {
         var r = URLRequest(url: url(path, query: query))
         r.httpMethod = "GET"
-        return try await call(r, as: T.self)
+        return try await call(r, on: session, as: T.self)
     }
 
     private func url(_ path: String, query: [(String, String)]) -> URL {
@@ -140,7 +151,7 @@ public final class GeoReportClient: Sendable {
         return URL(string: s) ?? endpoint.baseURL
     }
 
-    private func call<T: Decodable>(_ request: URLRequest, as: T.Type) async throws(GeoReportError) -> T {
+    private func call<T: Decodable>(_ request: URLRequest, on session: URLSession, as: T.Type) async throws(GeoReportError) -> T {
         var request = request
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         request.timeoutInterval = endpoint.timeout
@@ -148,7 +159,7 @@ public final class GeoReportClient: Sendable {
         let what = Self.describe(request)
         let data: Data, response: URLResponse
         do {
-            (data, response) = try await fetch(request)
+            (data, response) = try await fetch(request, on: session)
         } catch {
             throw GeoReportError(kind: .transport, message: Self.transportMessage(error), call: what)
         }
@@ -162,6 +173,12 @@ public final class GeoReportClient: Sendable {
             } catch {
                 throw GeoReportError(kind: .badAnswer, message: "HTTP \(http.statusCode) with an unreadable body (\(Self.snippet(data)))", call: what)
             }
+        case 300..<400:
+            let location = http.value(forHTTPHeaderField: "Location").map { " to \($0.prefix(200))" } ?? ""
+            throw GeoReportError(
+                kind: .rejected(status: http.statusCode),
+                message: "HTTP \(http.statusCode): the endpoint redirects\(location); redirects are not followed (a redirected POST comes back as a GET), so set open311_url to the address it names",
+                call: what)
         case 429, 500...:
             throw GeoReportError(kind: .serverFailure(status: http.statusCode), message: "HTTP \(http.statusCode): \(Self.errorText(data))", call: what)
         default:
@@ -169,7 +186,7 @@ public final class GeoReportClient: Sendable {
         }
     }
 
-    private func fetch(_ request: URLRequest) async throws -> (Data, URLResponse) {
+    private func fetch(_ request: URLRequest, on session: URLSession) async throws -> (Data, URLResponse) {
         try await withCheckedThrowingContinuation { continuation in
             session.dataTask(with: request) { data, response, error in
                 if let error {
@@ -213,4 +230,12 @@ public final class GeoReportClient: Sendable {
     }
 
     static func pathEscape(_ s: String) -> String { FormEncoding.escape(s) }
+}
+
+/// Answers every redirect with "don't": the 3xx itself comes back to `call`.
+private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
 }

@@ -71,6 +71,23 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("a redirected POST is not followed: nothing is filed under the request list's first entry")
+    func redirect() async throws {
+        try await FilingFixture.with(potholes: 3) { f in
+            let filer = try await f.filer()
+            // Followed, the redirect turns the POST into a GET of the list, whose first entry
+            // (the request filed just before) would pass for the answer.
+            f.proxy.script(posts: [.pass, .redirect("/open311/v2/requests.json")])
+            let run = try await filer.run(maxWait: 120)
+            #expect(run.parked == 1 && run.filed == 2)
+            let parked = try #require(try f.store.filings(in: [.parked]).first)
+            #expect(parked.lastError?.contains("HTTP 301: the endpoint redirects to /open311/v2/requests.json") == true, "\(parked.lastError ?? "")")
+            let ids = try f.store.filings(in: [.filed]).compactMap(\.serviceRequestID)
+            #expect(ids.count == 2 && Set(ids).count == 2, "\(ids)")
+            #expect(try f.cityRequests().count == 2)
+        }
+    }
+
     @Test("retries are bounded: an endpoint that always fails parks every filing and gets nothing twice")
     func givesUp() async throws {
         try await FilingFixture.with(potholes: 2) { f in
@@ -200,7 +217,7 @@ extension FaultProxy.Fault {
     var losesTheAnswer: Bool {
         switch self {
         case .dropAfterForward, .garbageAfterForward, .holdAfterForward: true
-        case .pass, .status, .slow: false
+        case .pass, .status, .redirect, .slow: false
         }
     }
 }
