@@ -35,9 +35,15 @@ public struct UploadEndpoint: Sendable {
             } catch let e as StoreError {
                 // E.g. no GPS fix anywhere and no CRS yet: the upload cannot be placed.
                 return Self.json(["error": e.description], status: .unprocessableContent)
-            } catch {
-                // Most likely a concurrent upload of the same content or trip name won the race.
+            } catch where StoreError.isConflict(error) {
+                // A concurrent upload of the same content or trip name won the race.
                 return Self.json(["error": "could not store the upload: \(error)"], status: .conflict)
+            } catch {
+                // The store failed (busy past its timeout, disk full): the phone should try again,
+                // and clients do not retry a 4xx.
+                var r = Self.json(["error": "could not store the upload now, try again later: \(error)"], status: .serviceUnavailable)
+                r.headers[.retryAfter] = "30"
+                return r
             }
         }
     }
