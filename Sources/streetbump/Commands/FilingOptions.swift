@@ -21,7 +21,7 @@ struct FilingOptions: ParsableArguments {
 
     func target(store: TraceStore, logger: Logger) async throws -> Target {
         if Configuration.current.string("open311_url") != nil {
-            return Target(settings: try Self.settings(store: store, embeddedPort: nil), server: nil)
+            return Target(settings: try Self.settings(store: store, embedded: nil), server: nil)
         }
         // No city endpoint: file into the store's own queue through the embedded endpoint,
         // over real HTTP on loopback, exactly as a remote one.
@@ -31,16 +31,26 @@ struct FilingOptions: ParsableArguments {
             try buildApplication(store: store, settings: server, logger: logger, onServerRunning: onRunning)
         }
         do {
-            return Target(settings: try Self.settings(store: store, embeddedPort: running.port), server: running)
+            return Target(settings: try Self.settings(store: store, embedded: (host: "127.0.0.1", port: running.port)), server: running)
         } catch {
             await running.stop()
             throw error
         }
     }
 
+    /// The address to call a server on that listens on `host`: the wildcard addresses are
+    /// reached on loopback, an IPv6 literal goes in brackets.
+    static func reachable(_ host: String) -> String {
+        switch host {
+        case "", "0.0.0.0": return "127.0.0.1"
+        case "::", "[::]": return "[::1]"
+        default: return host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        }
+    }
+
     /// Filing settings from the configuration: `open311_url` when set, else the embedded
-    /// endpoint listening on loopback at `embeddedPort` (with the store's own key).
-    static func settings(store: TraceStore, embeddedPort: Int?) throws -> FilingSettings {
+    /// endpoint listening at `embedded` (with the store's own key).
+    static func settings(store: TraceStore, embedded: (host: String, port: Int)?) throws -> FilingSettings {
         let config = Configuration.current
         let timeout = try config.number("open311_timeout") ?? 30
         let endpoint: GeoReportEndpoint
@@ -50,16 +60,16 @@ struct FilingOptions: ParsableArguments {
             }
             endpoint = GeoReportEndpoint(baseURL: base, apiKey: config.string("open311_api_key"),
                                          jurisdictionID: config.string("open311_jurisdiction"), timeout: timeout)
-        } else if let port = embeddedPort {
-            endpoint = GeoReportEndpoint(baseURL: URL(string: "http://127.0.0.1:\(port)/open311/v2")!,
+        } else if let (host, port) = embedded {
+            endpoint = GeoReportEndpoint(baseURL: URL(string: "http://\(Self.reachable(host)):\(port)/open311/v2")!,
                                          apiKey: try Open311ServerSettings.ownKey(in: store), timeout: timeout)
         } else {
             throw ValidationError("no Open311 endpoint: set open311_url")
         }
-        let embedded = config.string("open311_url") == nil
+        let isEmbedded = config.string("open311_url") == nil
         var s = FilingSettings(endpoint: endpoint, serviceCode: config.string("open311_service_code") ?? "pothole")
         // The in-process queue needs no protection from us; a city's endpoint does.
-        if embedded {
+        if isEmbedded {
             s.postsPerMinute = 6_000
             s.endpointName = "embedded"
         }

@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
         var services: [any ServiceLifecycle.Service] = []
         if file {
             services.append(FilingLoop(
-                store: db, settings: { port in try FilingOptions.settings(store: db, embeddedPort: port) },
+                store: db, settings: { port in try FilingOptions.settings(store: db, embedded: (host, port)) },
                 ownPort: { await ports.first { _ in true } }, logger: Logs.logger("streetbump.filer"),
                 interval: try config.number("filing_interval") ?? 60))
         }
