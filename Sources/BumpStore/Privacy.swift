@@ -13,8 +13,23 @@ extension TraceStore {
     /// summary of a source file that held nothing else. The source's content hash stays, so the
     /// same file uploaded again is recognised and not stored again. Clusters change at the next
     /// re-clustering; requests already filed stay (they hold only the pothole's position).
+    /// A trip the stream split at an idle gap was stored as `NAME`, `NAME~2`, `NAME~3`, …:
+    /// the segments go with it.
     public func purgeTrip(name: String) throws -> PurgeResult {
-        try pool.write { db in try Self.purge(db, where: "name = ?", [name]) }
+        try pool.write { db in
+            let prefix = name + "~"
+            let candidates = try Row.fetchAll(
+                db, sql: "SELECT id, name FROM trip WHERE name = ? OR substr(name, 1, ?) = ?",
+                arguments: [name, prefix.unicodeScalars.count, prefix])  // SQLite counts code points
+            let ids: [Int64] = candidates.compactMap { row in
+                let stored: String = row[1]
+                let isSegment = stored.hasPrefix(prefix) && stored.count > prefix.count
+                    && stored.dropFirst(prefix.count).allSatisfy { $0.isASCII && $0.isNumber }
+                return stored == name || isSegment ? row[0] : nil
+            }
+            guard !ids.isEmpty else { return PurgeResult() }
+            return try Self.purge(db, where: "id IN (\(ids.map { "\($0)" }.joined(separator: ",")))", [])
+        }
     }
 
     /// Deletes every trip stored before `cutoff` (the retention setting).

@@ -157,6 +157,9 @@ struct StreamTests {
         let closed = out.compactMap { if case .tripClosed(let trip, _, _, _) = $0 { trip } else { nil } }
         #expect(closed.sorted() == ["veh-1", "veh-1~2", "veh-2"])
         #expect(try store.existingTrips(["veh-1", "veh-1~2", "veh-2"]).count == 3)
+        // A resident's deletion request for veh-1 takes its second segment too, nothing else.
+        #expect(try store.purgeTrip(name: "veh-1").trips == 2)
+        #expect(try store.existingTrips(["veh-1", "veh-1~2", "veh-2"]) == ["veh-2"])
     }
 
     @Test("one row with a wrong clock does not move the stream's clock: no other trip is closed early")
