@@ -5,22 +5,28 @@ import BumpStore
 /// Nothing is stored within `distance` metres of a trip's first or last fix, where people
 /// live and work.
 public struct PrivacyTrim: Sendable {
-    let first: (lat: Double, lon: Double)?
-    let last: (lat: Double, lon: Double)?
+    /// Where the trip starts and ends: its first and last fix in time and, as a fix with a
+    /// wrong clock (t = 0 from some phones) sorts far from where the drive began, also the
+    /// first and last to arrive.
+    let ends: [(lat: Double, lon: Double)]
     let distance: Double
 
-    /// `fixes` in time order.
+    /// `fixes` in arrival order.
     public init(fixes: [Fix], distance: Double) {
-        first = fixes.first.map { ($0.lat, $0.lon) }
-        last = fixes.last.map { ($0.lat, $0.lon) }
+        var ends: [(lat: Double, lon: Double)] = []
+        if let first = fixes.first, let last = fixes.last {
+            let earliest = fixes.min { $0.t < $1.t }!, latest = fixes.max { $0.t < $1.t }!
+            ends = [first, last, earliest, latest].map { ($0.lat, $0.lon) }
+        }
+        self.ends = ends
         self.distance = distance
     }
 
     /// Whether a point may be stored. Without fixes nothing can be placed, so nothing is kept.
     public func keeps(_ lat: Double, _ lon: Double) -> Bool {
         guard distance > 0 else { return true }
-        guard let first, let last else { return false }
-        return LocalGeodesy.distance(first, (lat, lon)) > distance && LocalGeodesy.distance(last, (lat, lon)) > distance
+        guard !ends.isEmpty else { return false }
+        return ends.allSatisfy { LocalGeodesy.distance($0, (lat, lon)) > distance }
     }
 }
 
@@ -33,7 +39,7 @@ public enum TripBuilder {
         stats: TripStats, privacyTrim: Double, transformer: CRSTransformer
     ) -> TripRecord {
         let fixes = track.sorted { $0.t < $1.t }
-        let trim = PrivacyTrim(fixes: fixes, distance: privacyTrim)
+        let trim = PrivacyTrim(fixes: track, distance: privacyTrim)
         let kept = events.filter { $0.lat.isFinite && $0.lon.isFinite && trim.keeps($0.lat, $0.lon) }
         var lons = kept.map(\.lon), lats = kept.map(\.lat)
         let failed = Set(transformer.forward(lons: &lons, lats: &lats))

@@ -97,14 +97,14 @@ extension TraceStore {
         try pool.read { db in try Row.fetchAll(db, sql: "SELECT id, name FROM trip WHERE open = 1 ORDER BY id").map { ($0[0], $0[1]) } }
     }
 
-    /// What closing an open trip needs: its events' positions and its fixes in time order.
+    /// What closing an open trip needs: its events' positions and its fixes in arrival order.
     public func openTripData(name: String) throws -> (id: Int64, events: [(id: Int64, t: Double, lat: Double, lon: Double)], fixes: [Fix])? {
         try pool.read { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM trip WHERE name = ? AND open = 1", arguments: [name]) else { return nil }
             let events = try Row.fetchAll(db, sql: "SELECT id, t, lat, lon FROM event WHERE trip_id = ?", arguments: [id]).map {
                 (id: $0[0] as Int64, t: $0[1] as Double, lat: $0[2] as Double, lon: $0[3] as Double)
             }
-            let fixes = try Row.fetchAll(db, sql: "SELECT t, lat, lon, speed, accuracy FROM stream_fix WHERE trip_id = ? ORDER BY t", arguments: [id]).map {
+            let fixes = try Row.fetchAll(db, sql: "SELECT t, lat, lon, speed, accuracy FROM stream_fix WHERE trip_id = ? ORDER BY rowid", arguments: [id]).map {
                 Fix(t: $0[0], lat: $0[1], lon: $0[2], speed: $0[3] ?? .nan, accuracy: $0[4] ?? .nan)
             }
             return (id, events, fixes)

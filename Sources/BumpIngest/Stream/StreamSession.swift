@@ -280,7 +280,7 @@ public final class StreamSession {
         guard let data = try store.openTripData(name: name), let transformer = try writer.projection(near: nil) else { return [] }
         let trim = PrivacyTrim(fixes: data.fixes, distance: settings.ingest.privacyTrim)
         let removed = data.events.filter { !trim.keeps($0.lat, $0.lon) }
-        let coverage = TripBuilder.coverage(sortedFixes: data.fixes, trim: trim, transformer: transformer)
+        let coverage = TripBuilder.coverage(sortedFixes: data.fixes.sorted { $0.t < $1.t }, trim: trim, transformer: transformer)
         try store.closeTrip(id: data.id, removeEvents: removed.map(\.id), coverage: coverage)
         clustersDirty = true
         let summary = try store.tripSummary(id: data.id)
