@@ -15,8 +15,12 @@ public struct StoreOutcome: Sendable {
     public var trimmedEvents = 0
     /// Accelerometer samples of the trips stored.
     public var samples = 0
-    /// Trips whose name the store already held (from another file): not stored again.
+    /// Trips the store already held (the same name, time and phone, from another file): not
+    /// stored again, so their hits do not count twice.
     public var duplicateTrips: [String] = []
+    /// Other trips that happen to have a stored trip's name (two phones' `2024-05-01.csv`,
+    /// apps that number trips 1, 2, 3): stored under a new name, e.g. `1#2`.
+    public var renamedTrips: [(from: String, to: String)] = []
     /// Each trip stored: its name, accelerometer samples, events kept and events trimmed.
     public var storedTrips: [(name: String, samples: Int, events: Int, trimmedEvents: Int)] = []
 }
@@ -53,6 +57,18 @@ public final class StoreWriter {
         return t
     }
 
+    /// Whether a trip is the stored one of its name sent again: the phones, where both are
+    /// named, agree and the two share at least half the shorter one's time (a re-export may
+    /// add or cut a little). When in doubt it is the same: a trip counted twice could make one
+    /// trip's hits look like two trips' evidence.
+    static func isSame(_ trip: DetectedTrace.Trip, _ stored: TraceStore.TripIdentity) -> Bool {
+        if let a = trip.device, let b = stored.device, a != b { return false }
+        let (start, end) = trip.span
+        guard start.isFinite, end.isFinite else { return true }
+        let shared = min(end, stored.end) - max(start, stored.start)
+        return shared >= 0.5 * min(end - start, stored.end - stored.start)
+    }
+
     /// Stores one detected input (all or nothing). Inputs without a content hash (streams)
     /// pass `rememberSource: false`. `summary` makes the text kept with the source (an upload's answer).
     public func write(_ trace: DetectedTrace, rememberSource: Bool = true, summary: ((StoreOutcome) -> String)? = nil) throws -> StoreOutcome {
@@ -61,12 +77,20 @@ public final class StoreWriter {
             return StoreOutcome(status: .alreadyIngested(previous))
         }
         var outcome = StoreOutcome(status: .stored)
-        // A trip name already stored, or repeated within this input, is stored once only.
-        var seen = try store.existingTrips(trace.trips.map(\.name))
+        let stored = try store.storedTrips(named: trace.trips.map(\.name))
+        var taken = Set<String>()
         var fresh: [DetectedTrace.Trip] = []
-        for trip in trace.trips {
-            if seen.contains(trip.name) { outcome.duplicateTrips.append(trip.name) } else { fresh.append(trip) }
-            seen.insert(trip.name)
+        for var trip in trace.trips {
+            if let other = stored[trip.name], !Self.isSame(trip, other) {
+                let name = try store.freeTripName(trip.name, excluding: taken)
+                outcome.renamedTrips.append((trip.name, name))
+                trip.name = name
+            } else if stored[trip.name] != nil || taken.contains(trip.name) {
+                outcome.duplicateTrips.append(trip.name)
+                continue
+            }
+            taken.insert(trip.name)
+            fresh.append(trip)
         }
         let firstFix = fresh.lazy.compactMap { $0.track.first }.first.map { ($0.lat, $0.lon) }
         var records: [TripRecord] = []

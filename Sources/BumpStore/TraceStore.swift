@@ -175,6 +175,41 @@ public final class TraceStore: Sendable {
         }
     }
 
+    /// When a stored trip ran and on which phone: what tells it from another trip of the same name.
+    public struct TripIdentity: Sendable, Equatable {
+        public var start: Double
+        public var end: Double
+        public var device: String?
+    }
+
+    /// The stored trips among `names`, by name.
+    public func storedTrips(named names: [String]) throws -> [String: TripIdentity] {
+        guard !names.isEmpty else { return [:] }
+        return try pool.read { db in
+            var found: [String: TripIdentity] = [:]
+            for name in names {
+                if let row = try Row.fetchOne(db, sql: "SELECT start_ms, end_ms, device FROM trip WHERE name = ?", arguments: [name]) {
+                    found[name] = TripIdentity(start: row[0], end: row[1], device: row[2])
+                }
+            }
+            return found
+        }
+    }
+
+    /// The first of `NAME#2`, `NAME#3`, … that no stored trip has and `taken` does not hold.
+    public func freeTripName(_ name: String, excluding taken: Set<String>) throws -> String {
+        try pool.read { db in
+            var n = 2
+            while true {
+                let candidate = "\(name)#\(n)"
+                if !taken.contains(candidate), try !(Bool.fetchOne(db, sql: "SELECT 1 FROM trip WHERE name = ?", arguments: [candidate]) ?? false) {
+                    return candidate
+                }
+                n += 1
+            }
+        }
+    }
+
     /// Stores a file's trips in one transaction: all of it or (on any error) none of it.
     public func ingest(source: SourceRecord?, trips: [TripRecord]) throws {
         try pool.write { db in

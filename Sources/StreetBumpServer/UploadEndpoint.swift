@@ -109,6 +109,7 @@ public struct UploadEndpoint: Sendable {
         return "{\"hash\":\(TraceWriter.jsonString(d.outcome.hash)),\"format\":\"\(d.outcome.format.rawValue)\",\"bytes\":\(d.outcome.bytes),"
             + "\"rows\":\(s.rows),\"rejected_rows\":\(s.rejectedRows),\"trips\":[\(trips.joined(separator: ","))],"
             + "\"duplicate_trips\":[\(o.duplicateTrips.map(TraceWriter.jsonString).joined(separator: ","))],"
+            + "\"renamed_trips\":[\(o.renamedTrips.map { "{\"from\":\(TraceWriter.jsonString($0.from)),\"to\":\(TraceWriter.jsonString($0.to))}" }.joined(separator: ","))],"
             + "\"events\":\(o.events),\"trimmed_events\":\(o.trimmedEvents),\"issues\":[\(issues.joined(separator: ","))]}"
     }
 

@@ -75,6 +75,33 @@ struct IngestTests {
         #expect(try store.integrityCheck() == "ok")
     }
 
+    @Test("a stored trip's name: the same trip again is skipped, another trip of that name is stored as NAME#2")
+    func tripNameClash() throws {
+        let original = TestCity.shared.files[0]
+        let name = URL(fileURLWithPath: original).lastPathComponent
+        let lines = try String(contentsOfFile: original, encoding: .utf8).split(separator: "\n")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-clash-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ folder: String, _ body: [Substring]) throws -> String {
+            let url = dir.appendingPathComponent(folder).appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try (body.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        // The same drive re-exported without its last second: other bytes, the same trip.
+        let reexport = try write("reexport", Array(lines.dropLast(30)))
+        // The same phone's file of that name a day later: another trip.
+        let nextDay = try write("next-day", [lines[0]] + lines.dropFirst().map { line -> Substring in
+            let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+            return Substring("\(TraceWriter.fixed(Double(fields[0])! + 86_400_000, places: 1)),\(fields[1])")
+        })
+        let (store, outcomes) = try ingest([[original, reexport, nextDay]])
+        #expect(outcomes[1].status == .stored && outcomes[1].duplicateTrips == [String(name.dropLast(4))] && outcomes[1].trips == 0)
+        #expect(outcomes[2].trips == 1 && outcomes[2].renamedTrips.map(\.to) == ["\(name.dropLast(4))#2"])
+        let stem = String(name.dropLast(4))
+        #expect(try store.existingTrips([stem, stem + "#2", stem + "#3"]) == [stem, stem + "#2"])
+    }
+
     @Test("trip order and splitting into several ingests give the same clusters")
     func orderIndependent() throws {
         let files = TestCity.shared.files
@@ -92,17 +119,44 @@ struct IngestTests {
         let city = TestCity.shared
         let (store, outcomes) = try ingest([Array(city.files.prefix(10))])
         #expect(outcomes.reduce(0) { $0 + $1.trimmedEvents } > 0, "the test city should put some events near trip ends")
+        try expectTrimmed(store, files: city.files)
+    }
+
+    @Test("a fix with a wrong clock (t = 0) mid-file does not move the trim away from where the drive began")
+    func privacyTrimWrongClock() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-clock-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var files: [String] = []
+        for path in TestCity.shared.files.prefix(10) {
+            var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            // Sorted by time, this fix would be the trip's start, kilometres from the real one.
+            lines.insert("0,,,,42.30,-71.10,0,20", at: lines.count / 2)
+            let url = dir.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
+            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+            files.append(url.path)
+        }
+        let (store, outcomes) = try ingest([files])
+        #expect(outcomes.reduce(0) { $0 + $1.trimmedEvents } > 0)
+        try expectTrimmed(store, files: files)
+    }
+
+    /// Every clustered event lies beyond 200 m of its trip's first and last fix in the file.
+    func expectTrimmed(_ store: TraceStore, files: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var checked = 0
         for cluster in try store.clusters() {
             for (trip, _, e) in try store.events(ofCluster: cluster.id) {
-                let path = city.files.first { $0.hasSuffix("/\(trip).csv") }!
+                let path = files.first { $0.hasSuffix("/\(trip).csv") }!
                 let fixes = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
                     .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                    .filter { $0.count >= 6 && !$0[4].isEmpty }
+                    .filter { $0.count >= 6 && !$0[4].isEmpty && $0[0] != "0" }
                 let first = (Double(fixes.first![4])!, Double(fixes.first![5])!), last = (Double(fixes.last![4])!, Double(fixes.last![5])!)
-                #expect(LocalGeodesy.distance(first, (e.lat, e.lon)) > 200)
-                #expect(LocalGeodesy.distance(last, (e.lat, e.lon)) > 200)
+                #expect(LocalGeodesy.distance(first, (e.lat, e.lon)) > 200, sourceLocation: sourceLocation)
+                #expect(LocalGeodesy.distance(last, (e.lat, e.lon)) > 200, sourceLocation: sourceLocation)
+                checked += 1
             }
         }
+        #expect(checked > 0, sourceLocation: sourceLocation)
     }
 
     @Test("potholes are found where they are, and confusers are not called potholes")

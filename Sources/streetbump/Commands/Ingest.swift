@@ -92,7 +92,10 @@ struct IngestSummary {
             }
             try err.write("\(path): \(TraceFiles.describe(trace.outcome)), \(trace.outcome.stats.rows) rows, \(outcome.events) events\n")
             for name in outcome.duplicateTrips {
-                try err.write("warning: \(path): trip '\(name)' is already in the store from another file; skipped\n")
+                try err.write("warning: \(path): trip '\(name)' (same time and phone) is already in the store from another file; skipped\n")
+            }
+            for (from, to) in outcome.renamedTrips {
+                try err.write("note: \(path): the store already holds another trip named '\(from)' (at another time or from another phone); this one is stored as '\(to)'\n")
             }
             duplicateTrips += outcome.duplicateTrips
             rows += trace.outcome.stats.rows
