@@ -78,6 +78,29 @@ struct StreamCLITests {
         #expect(r.stdout.contains("\"type\":\"trip_closed\",\"trip\":\"veh-1\""), "\(r.stdout)")
     }
 
+    @Test("stdout closed early (| head -1): the stream is still read, stored and every trip closed; exit 1")
+    func closedOutput() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let input = CrashTests.city.appendingPathComponent("nd/trips.ndjson").path
+        let clean = dir.appendingPathComponent("clean.sqlite").path
+        #expect(try CLI.run(["stream", "--db", clean], input: URL(fileURLWithPath: input)).status == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "set -o pipefail; \"$0\" stream --db \"$1\" < \"$2\" 2>\"$1.err\" | head -1 >/dev/null; echo ${PIPESTATUS[0]} > \"$1.status\"",
+                             CLI.binary.path, db, input]
+        try process.run()
+        process.waitUntilExit()
+        let status = try String(contentsOfFile: db + ".status", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let stderr = try String(contentsOfFile: db + ".err", encoding: .utf8)
+        #expect(status == "1", "\(stderr)")
+        #expect(stderr.contains("messages are no longer written") && stderr.contains("everything committed"), "\(stderr)")
+        let store = try TraceStore(path: db), reference = try TraceStore(path: clean)
+        #expect(try store.openTrips().isEmpty, "every trip closed")
+        #expect(try store.counts() == reference.counts(), "the same store as with stdout read to the end")
+    }
+
     @Test("stream --file files potholes as they qualify, into the embedded queue, and says so on stdout")
     func fileWhileStreaming() throws {
         let dir = try CLI.temporaryDirectory()

@@ -67,12 +67,23 @@ struct Stream: AsyncParsableCommand {
         /// still committed and every trip closed, then the exit status is 1.
         var unreadable: (any Error)?
 
+        /// Why stdout stopped taking messages (its reader went away), if it did.
+        var outputLost: (any Error)?
+
         func emit(_ messages: [StreamMessage]) throws {
             let filed = background?.drain() ?? []
-            guard !messages.isEmpty || !filed.isEmpty else { return }
-            for m in messages { try out.write(m.json + "\n") }
-            for line in filed { try out.write(line) }
-            try out.flush()
+            guard outputLost == nil, !messages.isEmpty || !filed.isEmpty else { return }
+            do {
+                for m in messages { try out.write(m.json + "\n") }
+                for line in filed { try out.write(line) }
+                try out.flush()
+            } catch {
+                // The store is what matters: reading, committing and closing trips go on.
+                outputLost = error
+                out.buffer.removeAll()
+                try err.write("warning: \(error); messages are no longer written, the input is still read and stored\n")
+                try err.flush()
+            }
         }
 
         // Parsing runs on its own thread, detection and the store on this one: two cores share
@@ -132,6 +143,7 @@ struct Stream: AsyncParsableCommand {
             try err.flush()
             throw ExitCode(1)
         }
+        if outputLost != nil { throw ExitCode(1) }
     }
 
     /// Reads stdin until EOF or a signal and hands it on parsed, in pieces of up to 64 KiB of
