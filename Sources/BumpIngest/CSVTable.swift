@@ -20,24 +20,73 @@ public struct CSVTable: Sendable {
 
     public init(text: String, path: String) throws {
         self.path = path
-        let quoteOrSpace = CharacterSet(charactersIn: " \t\"")
         var header: [String]? = nil
         var rows: [Row] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            if n == 0, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            var cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: quoteOrSpace) }
+        for (line, cells) in Self.records(text) {
             guard let h = header else {
                 header = cells.map { $0.lowercased() }
                 continue
             }
-            while cells.count < h.count { cells.append("") }
-            rows.append(Row(line: n + 1, cells: cells))
+            rows.append(Row(line: line, cells: cells + Array(repeating: "", count: max(0, h.count - cells.count))))
         }
         guard let header else { throw FileError(path: path, message: "empty file: expected a header line") }
         self.header = header
         self.rows = rows
+    }
+
+    /// The records of RFC 4180 text with the line each starts on, blank lines left out. A
+    /// quoted cell may hold commas, doubled quotes and line breaks (GIS tools quote free text
+    /// like "Manhole, sewer"); unquoted cells are trimmed of spaces and tabs.
+    static func records(_ text: String) -> [(line: Int, cells: [String])] {
+        var bytes = Array(text.utf8)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        var records: [(line: Int, cells: [String])] = []
+        var cells: [String] = [], cell: [UInt8] = []
+        var quoted = false, inQuotes = false, line = 1, start = 1
+        func endCell() {
+            var text = String(decoding: cell, as: UTF8.self)
+            if !quoted { text = text.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r")) }
+            cells.append(text)
+            cell.removeAll(keepingCapacity: true)
+            quoted = false
+        }
+        func endRecord() {
+            endCell()
+            if !(cells.count == 1 && cells[0].isEmpty) { records.append((start, cells)) }
+            cells.removeAll()
+        }
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if inQuotes {
+                if c == UInt8(ascii: "\"") {
+                    if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\"") {
+                        cell.append(c)
+                        i += 1
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    if c == UInt8(ascii: "\n") { line += 1 }
+                    cell.append(c)
+                }
+            } else if c == UInt8(ascii: "\"") && cell.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
+                cell.removeAll()
+                quoted = true
+                inQuotes = true
+            } else if c == UInt8(ascii: ",") {
+                endCell()
+            } else if c == UInt8(ascii: "\n") {
+                endRecord()
+                line += 1
+                start = line
+            } else if !(quoted && (c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r"))) {
+                cell.append(c)
+            }
+            i += 1
+        }
+        if !cells.isEmpty || !cell.isEmpty || quoted { endRecord() }
+        return records
     }
 
     /// Index of the first of `names` present in the header.

@@ -35,6 +35,30 @@ struct KnownFeatureLayerTests {
         #expect(abs(p.lat - 42.36025) < 1e-7 && abs(p.lon - -71.05777) < 1e-7)
     }
 
+    @Test("CSV as GIS tools write it: quoted cells with commas, doubled quotes and line breaks")
+    func quotedCSV() throws {
+        let path = try write(
+            "\u{FEFF}\"ID\",\"Type\",\"Notes\",\"Lat\",\"Lon\"\r\n"
+                + "MH-1,\"Manhole, sewer\",\"cover \"\"A\"\", cracked\",42.3395,-71.0715\r\n"
+                + "\r\n"
+                + "SH-2, \"Speed hump\" ,\"two lines:\nsee plan\",42.34,-71.072\r\n"
+                + "MH-3,manhole,,north,-71.07\r\n",
+            "assets.csv")
+        do {
+            _ = try KnownFeatureLayer.read(path: path, crs: nil, defaultKind: nil)
+            Issue.record("a non-numeric latitude must be refused")
+        } catch {
+            // The record after a quoted line break is still counted by the line it starts on.
+            #expect("\(error)".contains("assets.csv: line 6: field 'lat': 'north' is not a number"), "\(error)")
+        }
+        let good = try write(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+            .replacingOccurrences(of: "MH-3,manhole,,north,-71.07\r\n", with: ""), "assets-good.csv")
+        let points = try KnownFeatureLayer.read(path: good, crs: nil, defaultKind: nil)
+        #expect(points.map(\.kind) == [.casting, .speedHump])
+        #expect(points.map(\.ref) == ["MH-1", "SH-2"])
+        #expect(points[0].lat == 42.3395 && points[1].lon == -71.072)
+    }
+
     @Test("a bad CSV cell is reported with file, line and field")
     func badCSV() throws {
         let path = try write("kind,lat,lon\nmanhole,42.35,-71.07\n\nmanhole,north,-71.07\n", "bad.csv")
