@@ -198,9 +198,9 @@ public final class Filer: Sendable {
             return save(f, note) != nil ? (ours ? .filed : .linked) : .skipped
         }
         // Staff may have rejected it (or marked it a known asset) since it was queued.
-        if let c = try? store.cluster(id: f.clusterID), c.state == "rejected" || c.state == "known_asset" {
+        if let why = staffDecisionAgainst(f) {
             f.state = .cancelled
-            save(f, "cancelled: staff marked the cluster \(c.state)")
+            save(f, "cancelled: \(why)")
             return .skipped
         }
         // 2. Commit the intent, then post. The new attempt time is a lease: no other filer
@@ -231,6 +231,24 @@ public final class Filer: Sendable {
         return save(f, "filed as request \(id)" + (receipt.serviceNotice.map { "; notice: \($0)" } ?? "")) != nil ? .filed : .skipped
     }
 
+    /// Why staff do not want the entry's pothole filed, if they do not: its cluster rejected or
+    /// marked a known asset, or, as re-clustering and merges renumber clusters, a cluster at
+    /// the same spot (10 m, as in `FilingPolicy`) rejected or marked one under another id.
+    func staffDecisionAgainst(_ f: FilingRecord) -> String? {
+        let own = try? store.cluster(id: f.clusterID)
+        if let c = own, c.state == "rejected" || c.state == "known_asset" { return "staff marked the cluster \(c.state)" }
+        if own?.state == "confirmed" { return nil }
+        let spot = (f.lat, f.lon)
+        if let rejected = try? store.rejectedSpots(), rejected.contains(where: { LocalGeodesy.distance(($0.lat, $0.lon), spot) <= 10 }) {
+            return "staff rejected a cluster at this spot"
+        }
+        if let clusters = try? store.clusters(),
+           let asset = clusters.first(where: { $0.state == "known_asset" && LocalGeodesy.distance(($0.lat, $0.lon), spot) <= 10 }) {
+            return "staff marked cluster \(asset.id) at this spot a known asset"
+        }
+        return nil
+    }
+
     /// After a failure: park on a refusal or when attempts run out; otherwise back off. When a
     /// POST's outcome is unknown (no answer, garbage, a 5xx from a gateway), the server may
     /// still be working on it: the retry waits at least one more timeout, so that the nearby
@@ -245,6 +263,8 @@ public final class Filer: Sendable {
             return save(f, "parked for staff: \(why): \(error)") != nil ? .parked : .skipped
         }
         var delay = settings.backoff(attempt: f.attempts, random: Double.random(in: 0...1))
+        // The server's own Retry-After (429, 503) wins over a shorter backoff, up to a day.
+        if let asked = error.retryAfter { delay = max(delay, min(asked, 86_400)) }
         if posted, error.kind != .serverFailure(status: 429) { delay = max(delay, settings.unknownOutcomeDelay ?? settings.endpoint.timeout) }
         f.nextAttemptAt = now().timeIntervalSince1970 + delay
         logger.notice("filing \(f.id) (cluster \(f.clusterID)): \(what) (\(error.message)); retry in \(String(format: "%.1f", delay)) s")

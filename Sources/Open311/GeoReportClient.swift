@@ -38,6 +38,15 @@ public struct GeoReportError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// Method and URL of the call (the api_key is never in a URL).
     public var call: String
+    /// Seconds the server asked us to wait (`Retry-After` on a 429 or 503), if it did.
+    public var retryAfter: Double?
+
+    public init(kind: Kind, message: String, call: String, retryAfter: Double? = nil) {
+        self.kind = kind
+        self.message = message
+        self.call = call
+        self.retryAfter = retryAfter
+    }
 
     /// Whether the outcome is unknown or temporary, so a later retry may succeed.
     public var isRetryable: Bool {
@@ -180,7 +189,10 @@ public final class GeoReportClient: Sendable {
                 message: "HTTP \(http.statusCode): the endpoint redirects\(location); redirects are not followed (a redirected POST comes back as a GET), so set open311_url to the address it names",
                 call: what)
         case 429, 500...:
-            throw GeoReportError(kind: .serverFailure(status: http.statusCode), message: "HTTP \(http.statusCode): \(Self.errorText(data))", call: what)
+            let wait = http.value(forHTTPHeaderField: "Retry-After").flatMap { Self.retryAfter($0, now: Date()) }
+            throw GeoReportError(kind: .serverFailure(status: http.statusCode),
+                                 message: "HTTP \(http.statusCode): \(Self.errorText(data))" + (wait.map { "; asked to wait \(Int($0)) s" } ?? ""),
+                                 call: what, retryAfter: wait)
         default:
             throw GeoReportError(kind: .rejected(status: http.statusCode), message: "HTTP \(http.statusCode): \(Self.errorText(data))", call: what)
         }
@@ -198,6 +210,17 @@ public final class GeoReportClient: Sendable {
                 }
             }.resume()
         }
+    }
+
+    /// Seconds from `now` a `Retry-After` value asks for: delta-seconds or an HTTP date (RFC 9110).
+    static func retryAfter(_ value: String, now: Date) -> Double? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(text), seconds.isFinite { return max(0, seconds) }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return format.date(from: text).map { max(0, $0.timeIntervalSince(now)) }
     }
 
     /// The server's own words: the spec's `[{code, description}]`, or the start of the body.

@@ -12,6 +12,8 @@ final class FaultProxy: Sendable {
         case pass
         /// Answer with this status without forwarding (the server never sees the request).
         case status(Int)
+        /// Answer with this status and `Retry-After` value without forwarding.
+        case statusRetryAfter(Int, String)
         /// Answer 301 to this path without forwarding (an `http://` address of an `https://` city).
         case redirect(String)
         /// Forward, let the server store it, then close without answering.
@@ -98,6 +100,10 @@ final class FaultProxy: Sendable {
             writeAll(client, Array("HTTP/1.1 \(code) Injected\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8))
             return
         }
+        if case .statusRetryAfter(let code, let after) = fault {
+            writeAll(client, Array("HTTP/1.1 \(code) Injected\r\nRetry-After: \(after)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
+            return
+        }
         if case .redirect(let path) = fault {
             writeAll(client, Array("HTTP/1.1 301 Moved Permanently\r\nLocation: \(path)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
             return
@@ -114,7 +120,7 @@ final class FaultProxy: Sendable {
         case .slow(let seconds):
             Thread.sleep(forTimeInterval: seconds)
             writeAll(client, Self.withConnectionClose(response))
-        case .dropAfterForward, .status, .redirect:
+        case .dropAfterForward, .status, .statusRetryAfter, .redirect:
             break
         }
     }

@@ -154,6 +154,37 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("a queued pothole staff reject under a new cluster id (re-clustered or merged) is not sent")
+    func rejectAfterRenumber() async throws {
+        try await FilingFixture.with(potholes: 1) { f in
+            let filer = try await f.filer()
+            #expect(try filer.enqueueQualifying().count == 1)
+            // Re-clustering renumbers the spot; staff reject it under its new id.
+            try f.replaceClusters([FilingFixture.cluster(id: 600, lat: f.potholes[0].lat, cls: .pothole, confidence: 0.95)])
+            #expect(try f.store.review(cluster: 600, .reject, detail: "a steel plate", actor: "jdoe", at: Date()))
+            #expect(try await filer.run(maxWait: 120).filed == 0)
+            let entry = try #require(try f.store.filings(ofCluster: f.potholes[0].id).first)
+            #expect(entry.state == .cancelled)
+            #expect(try f.cityRequests().isEmpty)
+        }
+    }
+
+    @Test("Retry-After on a 429 sets the wait before the next attempt")
+    func retryAfter() async throws {
+        try await FilingFixture.with(potholes: 1) { f in
+            let filer = try await f.filer()
+            f.proxy.script(posts: [.statusRetryAfter(429, "3")])
+            _ = try filer.enqueueQualifying()
+            let started = Date().timeIntervalSince1970
+            let pass = await filer.processDue()
+            #expect(pass.filed == 0 && pass.waiting == 1)
+            let entry = try #require(try f.store.filings().first)
+            // The test settings back off at most 0.3 s: only the header explains 3 s.
+            #expect(entry.nextAttemptAt - started >= 2.9, "\(entry.nextAttemptAt - started)")
+            #expect(entry.lastError?.contains("asked to wait 3 s") == true, "\(entry.lastError ?? "")")
+        }
+    }
+
     @Test("a deferred-id endpoint: tokens are resolved, and a closed request closes the filing")
     func tokensAndStatus() async throws {
         try await FilingFixture.with(potholes: 3, idDelay: 60) { f in
@@ -217,7 +248,7 @@ extension FaultProxy.Fault {
     var losesTheAnswer: Bool {
         switch self {
         case .dropAfterForward, .garbageAfterForward, .holdAfterForward: true
-        case .pass, .status, .redirect, .slow: false
+        case .pass, .status, .statusRetryAfter, .redirect, .slow: false
         }
     }
 }
