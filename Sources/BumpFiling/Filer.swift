@@ -45,6 +45,8 @@ public final class Filer: Sendable {
     let now: @Sendable () -> Date
     /// The store's CRS, named in descriptions.
     let crs: String?
+    /// The service's type as the endpoint lists it: realtime, batch or blackbox.
+    let serviceType: String
 
     /// Connects to the endpoint and checks that it offers the service and that every attribute
     /// it requires can be answered.
@@ -71,11 +73,12 @@ public final class Filer: Sendable {
         }
         let answers = try AttributeAnswers(definition: definition, configured: settings.attributes)
         return Filer(store: store, settings: settings, client: client, answers: answers, logger: logger,
-                     now: now, crs: try? store.setting("crs"))
+                     now: now, crs: try? store.setting("crs"), serviceType: service.type)
     }
 
     init(store: TraceStore, settings: FilingSettings, client: GeoReportClient, answers: AttributeAnswers, logger: Logger,
-         now: @escaping @Sendable () -> Date, crs: String?) {
+         now: @escaping @Sendable () -> Date, crs: String?, serviceType: String = "realtime") {
+        self.serviceType = serviceType
         self.store = store
         self.settings = settings
         self.client = client
@@ -186,6 +189,13 @@ public final class Filer: Sendable {
             f.attempts += 1
             return retryOrPark(f, error: error, what: "the nearby check failed", posted: false)
         }
+        if existing == nil, f.state == .posting, f.lastError?.hasPrefix(Self.notStored) != true, defersIDs() {
+            // Our last POST may have landed, and this endpoint lists a request only once it has
+            // an id: not finding it proves nothing, and posting again could file it twice.
+            f.state = .parked
+            logger.warning("filing \(f.id) (cluster \(f.clusterID)) parked: outcome unknown on an endpoint that assigns ids later")
+            return save(f, "parked for staff: \(f.lastError ?? "") and this endpoint lists requests only once they get an id, so ours may exist without showing yet: look for \(f.reference) in the city's queue before `streetbump requests retry`") != nil ? .parked : .skipped
+        }
         if let (r, ours, metres) = existing {
             f.state = ours ? .filed : .linked
             f.serviceRequestID = r.serviceRequestID
@@ -214,7 +224,10 @@ public final class Filer: Sendable {
         do {
             receipt = try await client.submit(newRequest(for: f))
         } catch {
-            return retryOrPark(f, error: error, what: "the POST failed", posted: true)
+            // No answer, garbage or a gateway's 5xx: the server may have stored it. A 429 says
+            // it did not (and a 4xx parks the entry).
+            let refused = error.kind == .serverFailure(status: 429)
+            return retryOrPark(f, error: error, what: refused ? Self.notStored : "the POST's outcome is unknown", posted: true)
         }
         // 3. Record the answer.
         f.state = .filed
@@ -229,6 +242,18 @@ public final class Filer: Sendable {
         let id = f.serviceRequestID ?? "token \(f.token ?? "?")"
         logger.info("filed cluster \(f.clusterID) as request \(id)")
         return save(f, "filed as request \(id)" + (receipt.serviceNotice.map { "; notice: \($0)" } ?? "")) != nil ? .filed : .skipped
+    }
+
+    /// How `lastError` begins after a POST the server said it did not store (429). Any other
+    /// entry in `posting` may have a request on the server: its POST failed without a clear
+    /// answer, or the process stopped during it.
+    static let notStored = "the POST was refused for now"
+
+    /// Whether the endpoint hands out ids later (tokens first): its service is not `realtime`,
+    /// or it has answered one of our POSTs with a token.
+    func defersIDs() -> Bool {
+        if serviceType != "realtime" { return true }
+        return (try? store.filings().contains { $0.endpoint == settings.endpointName && $0.token != nil }) ?? false
     }
 
     /// Why staff do not want the entry's pothole filed, if they do not: its cluster rejected or

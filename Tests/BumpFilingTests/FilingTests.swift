@@ -169,6 +169,22 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("an endpoint that assigns ids later: a POST whose answer is lost is parked, not posted again")
+    func lostAnswerWithTokens() async throws {
+        try await FilingFixture.with(potholes: 2, idDelay: 60) { f in
+            let filer = try await f.filer()
+            // The first answer is a token; the second POST is stored, its answer lost. Until
+            // the server gives it an id, its request list does not show it.
+            f.proxy.script(posts: [.pass, .dropAfterForward])
+            let report = try await filer.run(maxWait: 120)
+            #expect(f.proxy.postsSeen == 2, "no second POST for the lost one")
+            #expect(report.filed == 1 && report.parked == 1)
+            let parked = try #require(try f.store.filings(in: [.parked]).first)
+            #expect(parked.lastError?.contains("outcome is unknown") == true)
+            #expect(try f.store.filingLog(id: parked.id).last?.note.contains(parked.reference) == true)
+        }
+    }
+
     @Test("Retry-After on a 429 sets the wait before the next attempt")
     func retryAfter() async throws {
         try await FilingFixture.with(potholes: 1) { f in
