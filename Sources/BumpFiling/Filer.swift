@@ -296,13 +296,22 @@ public final class Filer: Sendable {
         return save(f, "\(what): \(error); retry \(f.attempts + 1) in \(String(format: "%.1f", delay)) s") != nil ? .waiting : .skipped
     }
 
-    /// An open request of the service near the entry's spot: ours (carrying its reference) first, else the nearest.
+    /// Our own request for the entry (carrying its reference, in any status), else the nearest
+    /// open request of the service near its spot.
+    ///
+    /// Both searches give start and end dates at most 90 days apart: the spec lets servers refuse
+    /// a longer span, and what a server does with a start date alone is its own choice. Ours
+    /// is looked for only since the entry was made, so the answer stays short in a busy city
+    /// (servers cap answers, often at 1,000) and ours cannot fall off its end.
     func findExisting(_ f: FilingRecord) async throws(GeoReportError) -> (request: ServiceRequest, ours: Bool, metres: Double)? {
-        let since = Date(timeIntervalSince1970: min(f.createdAt, now().timeIntervalSince1970) - settings.lookbackDays * 86_400)
-        let open = try await client.requests(serviceCode: f.serviceCode, status: ["open"], start: since)
+        let end = now()
+        let span = min(settings.lookbackDays, 90) * 86_400
+        let made = Date(timeIntervalSince1970: max(f.createdAt - 3_600, end.timeIntervalSince1970 - span))
+        let recent = try await client.requests(serviceCode: f.serviceCode, start: min(made, end), end: end)
+        if let r = recent.first(where: { $0.description?.contains(f.reference) == true }) { return (r, true, 0) }
+        let open = try await client.requests(serviceCode: f.serviceCode, status: ["open"], start: end.addingTimeInterval(-span), end: end)
         var best: (ServiceRequest, Bool, Double)?
         for r in open {
-            if r.description?.contains(f.reference) == true { return (r, true, 0) }
             guard let lat = r.lat, let lon = r.long else { continue }
             let d = LocalGeodesy.distance((f.lat, f.lon), (lat, lon))
             if d <= settings.nearbyRadius, d < (best?.2 ?? .infinity) { best = (r, false, d) }

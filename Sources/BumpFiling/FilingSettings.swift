@@ -14,7 +14,8 @@ public struct FilingSettings: Sendable {
     public var minConfidence = 0.6
     /// Metres within which an open request of the same service counts as the same pothole.
     public var nearbyRadius = 25.0
-    /// How far back the nearby check looks, in days (servers default to 90).
+    /// How far back the nearby check looks for others' open requests, in days (at most 90, the
+    /// span the spec lets servers enforce).
     public var lookbackDays = 90.0
     /// POST attempts with an unknown or temporary outcome before the filing waits for staff.
     public var maxAttempts = 8

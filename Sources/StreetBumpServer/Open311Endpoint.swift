@@ -104,10 +104,21 @@ public struct Open311Endpoint: Sendable {
                 }
                 query.statuses = statuses
             }
-            query.start = try q["start_date"].map { try Self.date($0, field: "start_date") }
-            query.end = try q["end_date"].map { try Self.date($0, field: "end_date") }
-            // The spec's default window: the last 90 days when no dates are given.
-            if query.start == nil && query.end == nil { query.start = now().addingTimeInterval(-90 * 86_400) }
+            let start = try q["start_date"].map { try Self.date($0, field: "start_date") }
+            let end = try q["end_date"].map { try Self.date($0, field: "end_date") }
+            // The spec's window is at most 90 days: the last 90 without dates, 90 from (or up to)
+            // a single date, and a longer span is refused.
+            let window = 90.0 * 86_400
+            switch (start, end) {
+            case (nil, nil): (query.start, query.end) = (now().addingTimeInterval(-window), nil)
+            case (let s?, nil): (query.start, query.end) = (s, s.addingTimeInterval(window))
+            case (nil, let e?): (query.start, query.end) = (e.addingTimeInterval(-window), e)
+            case (let s?, let e?):
+                guard e.timeIntervalSince(s) <= window else {
+                    throw Open311Failure(.badRequest, "start_date and end_date may not span more than 90 days")
+                }
+                (query.start, query.end) = (s, e)
+            }
         }
         let found = try store.cityRequests(query, serviceNames: serviceNames).filter(visible).map(\.request)
         return format.render(json: found, xml: GeoReportXML.requests(found))
