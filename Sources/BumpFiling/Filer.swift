@@ -304,11 +304,8 @@ public final class Filer: Sendable {
     /// is looked for only since the entry was made, so the answer stays short in a busy city
     /// (servers cap answers, often at 1,000) and ours cannot fall off its end.
     func findExisting(_ f: FilingRecord) async throws(GeoReportError) -> (request: ServiceRequest, ours: Bool, metres: Double)? {
-        let end = now()
-        let span = min(settings.lookbackDays, 90) * 86_400
-        let made = Date(timeIntervalSince1970: max(f.createdAt - 3_600, end.timeIntervalSince1970 - span))
-        let recent = try await client.requests(serviceCode: f.serviceCode, start: min(made, end), end: end)
-        if let r = recent.first(where: { $0.description?.contains(f.reference) == true }) { return (r, true, 0) }
+        if let r = try await findOwn(f) { return (r, true, 0) }
+        let end = Self.searchEnd(now()), span = min(settings.lookbackDays, 90) * 86_400
         let open = try await client.requests(serviceCode: f.serviceCode, status: ["open"], start: end.addingTimeInterval(-span), end: end)
         var best: (ServiceRequest, Bool, Double)?
         for r in open {
@@ -317,6 +314,18 @@ public final class Filer: Sendable {
             if d <= settings.nearbyRadius, d < (best?.2 ?? .infinity) { best = (r, false, d) }
         }
         return best
+    }
+
+    /// The end date of a search: a day ahead, as the server's clock may be ahead of ours and
+    /// dates are sent to the second (a request made this second must not fall outside).
+    static func searchEnd(_ now: Date) -> Date { now.addingTimeInterval(86_400) }
+
+    /// Our request for the entry (carrying its reference), in any status, made since the entry.
+    func findOwn(_ f: FilingRecord) async throws(GeoReportError) -> ServiceRequest? {
+        let end = Self.searchEnd(now())
+        let made = Date(timeIntervalSince1970: max(f.createdAt - 3_600, end.timeIntervalSince1970 - 90 * 86_400))
+        let recent = try await client.requests(serviceCode: f.serviceCode, start: min(made, end), end: end)
+        return recent.first { $0.description?.contains(f.reference) == true }
     }
 
     func newRequest(for f: FilingRecord) -> NewRequest {
@@ -345,6 +354,17 @@ public final class Filer: Sendable {
     /// entries whose request the city closed. Returns how many closed.
     @discardableResult
     public func syncStatus() async -> Int {
+        // A parked entry whose POST may have landed (its answer lost, or an endpoint that shows a
+        // request only once it has an id): adopt our request once the server shows it.
+        for var f in (try? store.filings(in: [.parked])) ?? [] where f.attempts > 0 {
+            guard let r = try? await findOwn(f) else { continue }
+            f.state = .filed
+            f.serviceRequestID = r.serviceRequestID
+            f.requestStatus = r.status
+            f.filedAt = now().timeIntervalSince1970
+            f.lastError = nil
+            save(f, "found our request \(r.serviceRequestID) on the server; no longer parked")
+        }
         guard let live = try? store.filings(in: [.filed, .linked]) else { return 0 }
         var closed = 0
         var pending: [FilingRecord] = []

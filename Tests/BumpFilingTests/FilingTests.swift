@@ -182,6 +182,12 @@ struct FilingFaultTests {
             let parked = try #require(try f.store.filings(in: [.parked]).first)
             #expect(parked.lastError?.contains("outcome is unknown") == true)
             #expect(try f.store.filingLog(id: parked.id).last?.note.contains(parked.reference) == true)
+            // Once the server gives it an id and lists it, the status sync adopts it.
+            f.cityClock.advance(61)
+            _ = await filer.syncStatus()
+            let adopted = try #require(try f.store.filings(ofCluster: parked.clusterID).first)
+            #expect(adopted.state == .filed && adopted.serviceRequestID != nil, "\(adopted.state)")
+            try f.expectExactlyOnePerPothole()
         }
     }
 
