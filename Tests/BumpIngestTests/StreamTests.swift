@@ -99,6 +99,38 @@ struct StreamTests {
                 "trips closed before the kill are not closed again: their resent rows are dropped")
     }
 
+    @Test("killed mid-stream and continued without sending again: counts add up, and events near where the trips were picked up are kept")
+    func continueAfterKill() throws {
+        let bytes = cityStream()
+        let (batch, _) = try ingest([TestCity.shared.files])
+        let store = try temporaryStore()
+        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
+        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
+        _ = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
+        _ = try session.poll(now: 10)
+        let resumed = Set(try store.openTrips().map(\.name))
+        #expect(!resumed.isEmpty)
+        // The producer goes on from where it was; the first row after the cut sets the time.
+        let rest = Array(bytes[half...])
+        let firstLine = try #require(try JSONSerialization.jsonObject(with: Data(rest.prefix { $0 != UInt8(ascii: "\n") })) as? [String: Any])
+        let cut = try #require(firstLine["t"] as? Double)
+        _ = try stream(rest, into: store)
+        #expect(try store.openTrips().isEmpty)
+        #expect(try store.counts().trips == 30)
+        let perTrip = "SELECT group_concat(name || ':' || samples || ':' || fixes, ' ') FROM (SELECT * FROM trip ORDER BY name)"
+        #expect(try store.text(perTrip) == batch.text(perTrip), "samples and fixes as if never killed")
+        // The detector starts afresh at the cut; from 10 s to 3 minutes later batch ingest's events of the
+        // resumed trips are all there, even those within the privacy distance of where this run
+        // picked the trip up (that is not where it began).
+        func events(_ s: TraceStore) throws -> Set<String> {
+            let list = try s.text("SELECT group_concat(tr.name || '@' || CAST(e.t AS INTEGER), ' ') FROM event e JOIN trip tr ON tr.id = e.trip_id WHERE e.t > \(cut + 10_000) AND e.t < \(cut + 180_000)")
+            return Set(list.split(separator: " ").map(String.init).filter { resumed.contains(String($0.split(separator: "@")[0])) })
+        }
+        let expected = try events(batch), kept = try events(store)
+        #expect(expected.count >= 5)
+        #expect(expected.subtracting(kept).count <= expected.count / 10, "\(expected.subtracting(kept).count) of \(expected.count) lost")
+    }
+
     @Test("a trip a killed stream left open and nobody sends again is closed with the privacy trim")
     func dormantTripCloses() throws {
         let bytes = cityStream()

@@ -268,6 +268,7 @@ public final class StreamSession {
                 dormant[name] = nil
             }
             trip.resolve(name: name, skipThrough: skip)
+            if let progress = try store.openTripProgress(name: name) { trip.resume(from: progress) }
             for row in trip.takeHeld() where trip.accept(row, streamTime: sink.streamTime, wall: sink.wallNow) {
                 sink.earliestReady = min(sink.earliestReady, sink.streamTime)
             }
@@ -372,6 +373,17 @@ final class OpenTrip {
         self.skipThrough = skipThrough
     }
 
+    /// What a killed run committed of this trip, when it resumes it. Its rows may be sent again
+    /// or not: counts go on from the committed ones with the rows after them, and the start's
+    /// privacy circle stays where the trip began, not where this run picked it up.
+    private var prior: (end: Double, samples: Int, fixes: Int)?
+    private var samplesAfterPrior = 0, fixesAfterPrior = 0
+
+    func resume(from progress: (end: Double, samples: Int, fixes: Int, firstFix: Fix?)) {
+        prior = (progress.end, progress.samples, progress.fixes)
+        if let f = progress.firstFix, firstFix == nil || f.t < firstFix!.t { firstFix = f }
+    }
+
     func takeHeld() -> [TraceRow] {
         defer { held = [] }
         return held
@@ -388,6 +400,10 @@ final class OpenTrip {
         if row.t <= skipThrough { return false }
         accepted += 1
         detector.accept(row)
+        if let prior, row.t > prior.end {
+            if row.hasAcceleration { samplesAfterPrior += 1 }
+            if row.hasFix { fixesAfterPrior += 1 }
+        }
         start = min(start, row.t)
         end = max(end, row.t)
         if row.hasFix, lastKeptFix == nil || abs(row.t - lastKeptFix!.t) >= 1_000 {
@@ -443,9 +459,11 @@ final class OpenTrip {
             if transformer.forward(lons: &x, lats: &y).isEmpty { track.append((x[0] * m, y[0] * m, f.t)) }
         }
         let stats = detector.stats
+        let samples = prior.map { $0.samples + samplesAfterPrior } ?? stats.samples
+        let fixes = prior.map { $0.fixes + fixesAfterPrior } ?? stats.fixes
         let update = TraceStore.StreamTripUpdate(
             name: name, device: device, start: start.isFinite ? start : 0, end: end.isFinite ? end : 0,
-            samples: stats.samples, fixes: stats.fixes, rate: stats.rate, trimmedEvents: trimmed, events: events,
+            samples: samples, fixes: fixes, rate: stats.rate, trimmedEvents: trimmed, events: events,
             newFixes: newFixes, coverage: Array(Coverage.cells(track: track)))
         lastCommittedFix = newFixes.last ?? lastCommittedFix
         newFixes.removeAll(keepingCapacity: true)
