@@ -18,7 +18,9 @@ public struct CoverageExport {
         guard let crs = try store.setting("crs") else { return nil }
         self.crs = crs
         transformer = try CRSTransformer(to: crs)
-        squares = Coverage.grid(try store.coverageRows(), size: size)
+        var grid = CoverageGrid(size: size)
+        try store.forEachCoverageRow { grid.add(cell: $0, trip: $1, device: $2) }
+        squares = grid.squares
     }
 
     public static let csvHeader = "x,y,lat,lon,size_m,distance_m,trips,devices\n"

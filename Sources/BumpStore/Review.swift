@@ -81,11 +81,12 @@ extension TraceStore {
 }
 
 extension TraceStore {
-    /// Each (coverage cell, trip) pair once, with the trip's device: what the coverage grid sums.
-    public func coverageRows() throws -> [(cell: Int64, trip: Int64, device: String?)] {
+    /// Each (coverage cell, trip) pair once, with the trip's device, handed to `body` one at a
+    /// time: what the coverage grid sums, without holding millions of rows.
+    public func forEachCoverageRow(_ body: (_ cell: Int64, _ trip: Int64, _ device: String?) throws -> Void) throws {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT DISTINCT c.cell, c.trip_id, t.device FROM coverage c JOIN trip t ON t.id = c.trip_id")
-                .map { (cell: $0[0], trip: $0[1], device: $0[2]) }
+            let rows = try Row.fetchCursor(db, sql: "SELECT DISTINCT c.cell, c.trip_id, t.device FROM coverage c JOIN trip t ON t.id = c.trip_id")
+            while let r = try rows.next() { try body(r[0], r[1], r[2]) }
         }
     }
 }

@@ -99,23 +99,41 @@ extension Coverage {
     /// Sums coverage rows (`cell`, `trip`, `device`, each (cell, trip) pair once) into squares of
     /// `size` metres, ordered south to north, west to east.
     public static func grid(_ rows: [(cell: Int64, trip: Int64, device: String?)], size: Double) -> [CoverageSquare] {
-        struct Tally {
-            var cells = 0
-            var trips = Set<Int64>()
-            var devices = Set<String>()
-            var anonymousTrips = Set<Int64>()
-        }
-        var squares: [Int64: Tally] = [:]
-        for r in rows {
-            let c = centre(of: r.cell)
-            let key = (Int64((c.x / size).rounded(.down)) << 32) ^ (Int64((c.y / size).rounded(.down)) & 0xFFFF_FFFF)
-            squares[key, default: Tally()].cells += 1
-            squares[key]!.trips.insert(r.trip)
-            if let d = r.device { squares[key]!.devices.insert(d) } else { squares[key]!.anonymousTrips.insert(r.trip) }
-        }
-        return squares.map { key, t in
+        var grid = CoverageGrid(size: size)
+        for r in rows { grid.add(cell: r.cell, trip: r.trip, device: r.device) }
+        return grid.squares
+    }
+}
+
+/// Coverage summed into squares as (cell, trip) pairs arrive one at a time, so a store of
+/// millions of pairs is read without holding them.
+public struct CoverageGrid {
+    private struct Tally {
+        var cells = 0
+        var trips = Set<Int64>()
+        var devices = Set<String>()
+        var anonymousTrips = Set<Int64>()
+    }
+
+    public let size: Double
+    private var tallies: [Int64: Tally] = [:]
+
+    public init(size: Double) { self.size = size }
+
+    /// One (cell, trip) pair, given once.
+    public mutating func add(cell: Int64, trip: Int64, device: String?) {
+        let c = Coverage.centre(of: cell)
+        let key = (Int64((c.x / size).rounded(.down)) << 32) ^ (Int64((c.y / size).rounded(.down)) & 0xFFFF_FFFF)
+        tallies[key, default: Tally()].cells += 1
+        tallies[key]!.trips.insert(trip)
+        if let device { tallies[key]!.devices.insert(device) } else { tallies[key]!.anonymousTrips.insert(trip) }
+    }
+
+    /// The squares with anything in them, south to north, west to east.
+    public var squares: [CoverageSquare] {
+        tallies.map { key, t in
             CoverageSquare(x: Double(key >> 32) * size, y: Double(Int32(truncatingIfNeeded: key)) * size, size: size,
-                           distance: Double(t.cells) * cellSize, trips: t.trips.count, devices: t.devices.count + t.anonymousTrips.count)
+                           distance: Double(t.cells) * Coverage.cellSize, trips: t.trips.count, devices: t.devices.count + t.anonymousTrips.count)
         }.sorted { ($0.y, $0.x) < ($1.y, $1.x) }
     }
 }
