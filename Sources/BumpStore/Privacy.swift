@@ -32,9 +32,15 @@ extension TraceStore {
         }
     }
 
-    /// Deletes every trip stored before `cutoff` (the retention setting).
+    /// Deletes every trip stored before `cutoff` (the retention setting), and every trip a
+    /// stream left open whose last row is that old: a killed stream that never came back would
+    /// otherwise keep its raw fixes near where the driver lives for ever. A trip still being
+    /// streamed has recent rows and stays.
     public func purgeTrips(storedBefore cutoff: Date) throws -> PurgeResult {
-        try pool.write { db in try Self.purge(db, where: "stored_at < ? AND open = 0", [cutoff.timeIntervalSince1970]) }
+        try pool.write { db in
+            try Self.purge(db, where: "(open = 0 AND stored_at < ?) OR (open = 1 AND end_ms < ?)",
+                           [cutoff.timeIntervalSince1970, cutoff.timeIntervalSince1970 * 1_000])
+        }
     }
 
     private static func purge(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> PurgeResult {

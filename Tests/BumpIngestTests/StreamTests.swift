@@ -149,6 +149,28 @@ struct StreamTests {
         #expect(try store.openTrips().isEmpty)
     }
 
+    @Test("retention deletes trips a killed stream left open once their last row is that old, with their raw fixes")
+    func retentionTakesStaleOpenTrips() throws {
+        let bytes = cityStream()
+        let store = try temporaryStore()
+        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
+        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
+        _ = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
+        _ = try session.poll(now: 10)
+        let open = try store.openTrips()
+        let lastRow = Double(try store.text("SELECT MAX(end_ms) FROM trip WHERE open = 1"))!
+        let fixesKept = Int(try store.text("SELECT COUNT(*) FROM stream_fix"))!
+        #expect(!open.isEmpty && fixesKept > 0)
+        // A cutoff before their last rows: they may still be streaming, so they stay.
+        #expect(try store.purgeTrips(storedBefore: Date(timeIntervalSince1970: lastRow / 1_000 - 3_600)).trips == 0)
+        // A cutoff after: nobody came back for them in the retention period.
+        let trips = try store.counts().trips
+        #expect(try store.purgeTrips(storedBefore: Date(timeIntervalSince1970: lastRow / 1_000 + 3_600)).trips == open.count)
+        #expect(try store.openTrips().isEmpty)
+        #expect(try store.counts().trips == trips - open.count, "closed trips were stored just now and stay")
+        #expect(try store.text("SELECT COUNT(*) FROM stream_fix") == "0")
+    }
+
     /// A session that closes a trip after 5 s without rows and trims nothing.
     func shortIdleSession(_ store: TraceStore) throws -> StreamSession {
         var settings = StreamSettings()
