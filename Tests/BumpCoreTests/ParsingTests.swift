@@ -152,6 +152,15 @@ private let fixRow = "1717171717200,,,,42.3601234,-71.0589876,12.34,4.5\n"
         #expect(result.rows[1].hasFix && !result.rows[1].hasAcceleration)
     }
 
+    @Test func aZeroTimeFirstDoesNotDecideTheUnit() throws {
+        // A fix stamped 0 first (some phones), then epoch milliseconds: not read as seconds.
+        let stamped = try readCSV(header + "0,,,,42.35,-71.06,0,20\n" + accelRow + fixRow)
+        #expect(stamped.rows.map(\.t) == [0, 1717171717123.5, 1717171717200])
+        // Times since the start in seconds still are seconds.
+        let relative = try readCSV(header + "0,1,2,3,,,,\n0.01,1,2,3,,,,\n")
+        #expect(relative.rows.map(\.t) == [0, 10])
+    }
+
     @Test func readsFilesWithOnlyOneGroupOfColumns() throws {
         let gps = try readCSV("t,lat,lon\n1717171717200,42.1,-71.2\n")
         #expect(same(gps.rows, [TraceRow(t: 1717171717200, lat: 42.1, lon: -71.2)]))

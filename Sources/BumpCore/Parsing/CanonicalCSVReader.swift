@@ -240,7 +240,9 @@ extension CanonicalCSVReader: LineConsumer {
     /// Queues a valid row, its time converted to milliseconds.
     @inline(__always)
     private mutating func accept(_ row: TraceRow, trip: Int) {
-        if timeUnit == nil {
+        // A zero time is zero in every unit, so it decides nothing: a phone's fix stamped 0
+        // first in an epoch-millisecond file must not make the file seconds.
+        if timeUnit == nil && row.t != 0 {
             let unit = TimeUnit(guessingFrom: row.t)
             timeUnit = unit
             toMilliseconds = unit.millisecondFactors == (1, 1) ? nil : unit.millisecondFactors
