@@ -43,9 +43,20 @@ extension TraceStore {
             guard let r = try Row.fetchOne(db, sql: "SELECT x, y, lat, lon FROM cluster WHERE id = ?", arguments: [id]) else { return false }
             let (x, y, lat, lon): (Double, Double, Double, Double) = (r[0], r[1], r[2], r[3])
             try db.execute(sql: "UPDATE cluster SET state = ? WHERE id = ?", arguments: [action.state, id])
+            // Staff's own known features: one per cluster, and gone again when staff reopen it,
+            // or a cluster at its spot (10 m) under a new id.
+            let ownAsset = "cluster \(id)"
+            if action == .knownAsset {
+                try db.execute(sql: "DELETE FROM known_feature WHERE source = 'staff' AND ref = ?", arguments: [ownAsset])
+            } else if action == .reopen {
+                let dLat = 10 / 111_320.0, dLon = 10 / (111_320.0 * max(cos(lat * .pi / 180), 0.01))
+                try db.execute(
+                    sql: "DELETE FROM known_feature WHERE source = 'staff' AND (ref = ? OR (abs(lat - ?) <= ? AND abs(lon - ?) <= ?))",
+                    arguments: [ownAsset, lat, dLat, lon, dLon])
+            }
             if action == .knownAsset, let kind = assetKind {
                 try db.execute(sql: "INSERT INTO known_feature(kind, x, y, lat, lon, source, ref) VALUES (?, ?, ?, ?, ?, 'staff', ?)",
-                               arguments: [kind.rawValue, x, y, lat, lon, "cluster \(id)"])
+                               arguments: [kind.rawValue, x, y, lat, lon, ownAsset])
             }
             if action == .reject || action == .knownAsset {
                 // Not yet sent: never send it. (One in flight is checked again before any retry.)
@@ -67,15 +78,22 @@ extension TraceStore {
         }
     }
 
-    /// Where staff rejected a cluster and did not reopen it since: a cluster there is never
-    /// filed, even when re-clustering gave it a new id.
+    /// Where staff rejected a cluster and did not reopen a cluster at that spot (10 m) since:
+    /// a cluster there is never filed automatically. By spot, not id: re-clustering, merges and
+    /// splits renumber clusters, and the reopen may come under the new id.
     public func rejectedSpots() throws -> [(lat: Double, lon: Double)] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT r.lat, r.lon FROM review_action r
-                WHERE r.action = 'reject' AND NOT EXISTS (
-                    SELECT 1 FROM review_action later WHERE later.cluster_id = r.cluster_id AND later.id > r.id AND later.action = 'reopen')
-                """).map { ($0[0], $0[1]) }
+            let rows = try Row.fetchAll(db, sql: "SELECT id, action, lat, lon FROM review_action WHERE action IN ('reject', 'reopen') ORDER BY id")
+            var spots: [(id: Int64, lat: Double, lon: Double)] = []
+            for r in rows {
+                let (lat, lon): (Double, Double) = (r[2], r[3])
+                if r[1] as String == "reject" {
+                    spots.append((r[0], lat, lon))
+                } else {
+                    spots.removeAll { LocalGeodesy.distance(($0.lat, $0.lon), (lat, lon)) <= 10 }
+                }
+            }
+            return spots.map { ($0.lat, $0.lon) }
         }
     }
 }
@@ -135,6 +153,13 @@ extension TraceStore {
 
 extension TraceStore {
     /// The cluster whose centre is nearest (`x`, `y`) in CRS units.
+    /// The cluster an event (by key) belongs to now.
+    public func clusterID(ofEvent key: UInt64) throws -> Int64? {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT cluster_id FROM event WHERE key = ?", arguments: [Int64(bitPattern: key)])
+        }
+    }
+
     public func clusterNearest(x: Double, y: Double) throws -> Int64? {
         try pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT id FROM cluster ORDER BY (x - ?) * (x - ?) + (y - ?) * (y - ?) LIMIT 1", arguments: [x, x, y, y])

@@ -191,6 +191,29 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("reopen lifts a rejection at the spot under a new id, and takes back staff's known asset there")
+    func reopenBySpot() async throws {
+        try await FilingFixture.with(potholes: 1) { f in
+            let p = f.potholes[0]
+            #expect(try f.store.review(cluster: p.id, .reject, detail: nil, actor: "jdoe", at: Date()))
+            #expect(try f.store.rejectedSpots().count == 1)
+            // Re-clustering renumbers the spot; staff reopen it there.
+            try f.replaceClusters([FilingFixture.cluster(id: 700, lat: p.lat, cls: .pothole, confidence: 0.95)])
+            #expect(try f.store.review(cluster: 700, .reopen, detail: nil, actor: "jdoe", at: Date()))
+            #expect(try f.store.rejectedSpots().isEmpty)
+            // Marked a known asset twice (one feature), renumbered, reopened: the feature goes.
+            for _ in 0..<2 {
+                #expect(try f.store.review(cluster: 700, .knownAsset, detail: nil, assetKind: .casting, actor: "jdoe", at: Date()))
+            }
+            #expect(try f.store.knownFeatures().count == 1)
+            try f.replaceClusters([FilingFixture.cluster(id: 701, lat: p.lat, cls: .pothole, confidence: 0.95)])
+            #expect(try f.store.review(cluster: 701, .reopen, detail: nil, actor: "jdoe", at: Date()))
+            #expect(try f.store.knownFeatures().isEmpty)
+            let filer = try await f.filer()
+            #expect(try await filer.run(maxWait: 60).filed == 1)
+        }
+    }
+
     @Test("Retry-After on a 429 sets the wait before the next attempt")
     func retryAfter() async throws {
         try await FilingFixture.with(potholes: 1) { f in
