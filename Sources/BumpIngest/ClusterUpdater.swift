@@ -100,13 +100,32 @@ public enum ClusterUpdater {
         return ClusterPoint(x: x * m, y: y * m, weight: 1 / (a * a), key: key)
     }
 
+    /// What a merge did.
+    public enum MergeOutcome: Sendable, Equatable {
+        /// Merged; the id the merged cluster has now.
+        case merged(Int64)
+        /// A cluster does not exist (or it is the same one twice).
+        case missing
+        /// Too far apart (metres) to be one defect: nothing recorded.
+        case tooFar(Double)
+    }
+
+    /// The farthest apart (metres) two clusters staff merge may be: GPS scatter splits one
+    /// defect over a few radii, not further (a mistyped id must not merge across the city).
+    public static func maxMergeDistance(_ settings: IngestSettings) -> Double { 5 * settings.radius }
+
     /// Staff say clusters `id` and `other` are one defect: recorded, then re-clustered.
-    /// Returns the id the merged cluster has now, nil when a cluster does not exist.
-    public static func merge(store: TraceStore, settings: IngestSettings, _ id: Int64, with other: Int64, actor: String, at now: Date) throws -> Int64? {
-        guard id != other, let target = try store.cluster(id: other),
-              try store.editClusters(id, merging: other, splitAt: nil, detail: "with cluster \(other)", actor: actor, at: now) else { return nil }
+    public static func merge(store: TraceStore, settings: IngestSettings, _ id: Int64, with other: Int64, actor: String, at now: Date) throws -> MergeOutcome {
+        guard id != other, let a = try store.cluster(id: id), let b = try store.cluster(id: other), let crs = try store.setting("crs") else { return .missing }
+        let m = try CRSTransformer(to: crs).metresPerUnit
+        let apart = ((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot() * m
+        guard apart <= maxMergeDistance(settings) else { return .tooFar(apart) }
+        // An event of the other cluster, to find where its events went.
+        let witness = try store.eventPositions(ofCluster: other).first?.key
+        guard try store.editClusters(id, merging: other, splitAt: nil, detail: "with cluster \(other)", actor: actor, at: now) else { return .missing }
         _ = try update(store: store, settings: settings)
-        return try store.clusterNearest(x: target.x, y: target.y)
+        if let witness, let merged = try store.clusterID(ofEvent: witness) { return .merged(merged) }
+        return .merged(try store.clusterNearest(x: (a.x + b.x) / 2, y: (a.y + b.y) / 2) ?? id)
     }
 
     /// Staff say cluster `id` is two defects: its events are divided in two (2-means), the

@@ -28,10 +28,19 @@ public struct ClusterAPI: Sendable {
         }
     }
 
+    /// The decoded query; a malformed one is refused rather than read as no filter at all.
+    static func query(_ request: Request) throws -> [String: String] {
+        guard let raw = request.uri.query, !raw.isEmpty else { return [:] }
+        guard let q = FormEncoding.decode(raw) else {
+            throw APIError(.badRequest, "the query string is not valid (a bad percent-escape, or not UTF-8)")
+        }
+        return q
+    }
+
     /// Filters: `bbox=minLon,minLat,maxLon,maxLat`, `class=a,b`, `state=a,b`, `min_confidence`,
     /// `limit` (default 500, at most 10,000) and `offset`. Noise is left out unless asked for.
     func list(_ request: Request, csv: Bool) throws -> Response {
-        let q = request.uri.query.flatMap(FormEncoding.decode) ?? [:]
+        let q = try Self.query(request)
         var classes: Set<ClusterClass>?
         if let c = q["class"], !c.isEmpty {
             classes = Set(try c.split(separator: ",").map { name in
@@ -41,7 +50,8 @@ public struct ClusterAPI: Sendable {
                 return k
             })
         }
-        let states = q["state"].map { Set($0.split(separator: ",").map(String.init)) }
+        // Empty means no filter, as for `class`.
+        let states = q["state"].flatMap { $0.isEmpty ? nil : Set($0.split(separator: ",").map(String.init)) }
         let minConfidence = try q["min_confidence"].map { try Self.number($0, "min_confidence") } ?? 0
         var box: (minLon: Double, minLat: Double, maxLon: Double, maxLat: Double)?
         if let b = q["bbox"] {

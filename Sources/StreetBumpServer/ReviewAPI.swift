@@ -58,17 +58,31 @@ public struct ReviewAPI: Sendable {
         }
     }
 
+    /// A JSON integer (a number without a fraction, not a boolean) or a string of digits.
+    static func integer(_ value: Any?) -> Int64? {
+        if let s = value as? String { return Int64(s) }
+        // JSON true and false come as NSNumbers of type char ("c"); numbers never do.
+        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+        let v = n.doubleValue
+        return v == v.rounded() && v.magnitude < 1e15 ? Int64(v) : nil
+    }
+
     func act(_ name: String, on id: Int64, fields: [String: Any], actor: String) throws -> Response {
         let notFound = ClusterAPI.json("{\"error\":\"no such cluster\"}", status: .notFound)
         switch name {
         case "merge":
-            guard let other = (fields["with"] as? NSNumber)?.int64Value ?? (fields["with"] as? String).flatMap({ Int64($0) }) else {
-                return ClusterAPI.json("{\"error\":\"merge needs the other cluster's id in 'with'\"}", status: .badRequest)
+            guard let other = Self.integer(fields["with"]) else {
+                return ClusterAPI.json("{\"error\":\"merge needs the other cluster's id (an integer) in 'with'\"}", status: .badRequest)
             }
-            guard let merged = try ClusterUpdater.merge(store: store, settings: ingest, id, with: other, actor: actor, at: Date()) else {
-                return other == id ? ClusterAPI.json("{\"error\":\"a cluster cannot merge with itself\"}", status: .badRequest) : notFound
+            if other == id { return ClusterAPI.json("{\"error\":\"a cluster cannot merge with itself\"}", status: .badRequest) }
+            switch try ClusterUpdater.merge(store: store, settings: ingest, id, with: other, actor: actor, at: Date()) {
+            case .merged(let merged): return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(merged)]}")
+            case .missing: return notFound
+            case .tooFar(let metres):
+                let limit = Int(ClusterUpdater.maxMergeDistance(ingest))
+                return ClusterAPI.json("{\"error\":\"clusters \(id) and \(other) are \(Int(metres.rounded())) m apart: too far to be one defect (at most \(limit) m)\"}",
+                                       status: .unprocessableContent)
             }
-            return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(merged)]}")
         case "split":
             guard try store.cluster(id: id) != nil else { return notFound }
             guard let parts = try ClusterUpdater.split(store: store, settings: ingest, id, actor: actor, at: Date()) else {

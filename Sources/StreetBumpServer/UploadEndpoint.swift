@@ -71,7 +71,13 @@ public struct UploadEndpoint: Sendable {
         let gzip: Bool? = encoding == "gzip" || type.hasPrefix("application/gzip") || type.hasPrefix("application/x-gzip") ? true : nil
         // A body without a trip column is one trip: named by `?trip=`, else uniquely (the same
         // content uploaded again is recognised by its hash, not its name).
-        let query = request.uri.query.flatMap(FormEncoding.decode) ?? [:]
+        var query: [String: String] = [:]
+        if let raw = request.uri.query, !raw.isEmpty {
+            guard let decoded = FormEncoding.decode(raw) else {
+                throw UploadError(status: 400, "the query string is not valid (a bad percent-escape, or not UTF-8)")
+            }
+            query = decoded
+        }
         let trip = query["trip"].flatMap { $0.isEmpty ? nil : String($0.prefix(120)) } ?? "upload-" + UUID().uuidString.lowercased().prefix(13)
         let upload = TraceUpload(name: trip, format: format, gzip: gzip, limits: limits, detector: ingest.detector)
         for try await buffer in request.body {

@@ -25,6 +25,8 @@ struct ClusterAPITests {
             #expect(nowhere.body.contains("\"total\":0"))
             #expect(try await f.get("/api/v1/clusters?class=crater").status == 400)
             #expect(try await f.get("/api/v1/clusters?bbox=1,2,3").status == 400)
+            // A bad escape anywhere is refused, not read as "no filters".
+            #expect(try await f.get("/api/v1/clusters?bbox=10,10,11,11&x=%E0%A4").status == 400)
             #expect(try await f.get("/api/v1/clusters?limit=1e19&offset=1e300").status == 200, "huge numbers are clamped, not a crash")
 
             let csv = try await f.get("/api/v1/clusters.csv?class=noise")
@@ -89,6 +91,18 @@ struct ClusterEditTests {
 
             #expect(try await f.post("/api/v1/clusters/\(a.id)/actions", body: Data(#"{"action":"merge"}"#.utf8), headers: json).status == 400)
             #expect(try await f.post("/api/v1/clusters/\(after[0].id)/actions", body: Data(#"{"action":"merge","with":999999}"#.utf8), headers: json).status == 404)
+            // Not an id: refused, not read as 1.
+            for with in ["true", "1.9", "\"x\""] {
+                let r = try await f.post("/api/v1/clusters/\(after[0].id)/actions", body: Data(#"{"action":"merge","with":\#(with)}"#.utf8), headers: json)
+                #expect(r.status == 400, "\(with): \(r.body)")
+            }
+            // A mistyped id far across the city: refused, nothing recorded.
+            let c = after[0]
+            let far = try #require(after.max { ($0.x - c.x) * ($0.x - c.x) + ($0.y - c.y) * ($0.y - c.y) < ($1.x - c.x) * ($1.x - c.x) + ($1.y - c.y) * ($1.y - c.y) })
+            let refused = try await f.post("/api/v1/clusters/\(c.id)/actions", body: Data(#"{"action":"merge","with":\#(far.id)}"#.utf8), headers: json)
+            #expect(refused.status == 422 && refused.body.contains("too far to be one defect"), "\(refused.body)")
+            #expect(try f.store.clusters().count == after.count)
+            #expect(try f.store.reviews(cluster: c.id).allSatisfy { $0.action != "merge" })
         }
     }
 }

@@ -207,7 +207,7 @@ enum PageAssets {
       reason.placeholder = 'reason (for reject)';
       const kind = el('select');
       for (const k of ['casting', 'speed_hump', 'rail_crossing']) { const o = el('option', k); o.value = k; kind.append(o); }
-      const button = (label, body) => { const b = el('button', label); b.addEventListener('click', () => act(id, body())); return b; };
+      const button = (label, body) => { const b = el('button', label); b.addEventListener('click', () => act(id, body()).catch((e) => { $('#status').textContent = String(e.message || e); })); return b; };
       actions.append(button('Confirm: file it', () => ({ action: 'confirm' })),
                      reason, button('Reject', () => ({ action: 'reject', reason: reason.value })),
                      kind, button('Mark known asset', () => ({ action: 'known_asset', kind: kind.value })),
@@ -243,7 +243,8 @@ enum PageAssets {
     async function act(id, body) {
       const r = await api('/api/v1/clusters/' + id + '/actions', {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      const answer = await r.json();
+      // A refusal may not be JSON (a body too large, a proxy's error page): say its status.
+      const answer = await r.json().catch(() => ({ error: 'the server answered ' + r.status }));
       await load();
       // A merge or split may renumber the cluster: show what it became.
       await show(r.ok && answer.clusters && answer.clusters.length ? answer.clusters[0] : id);

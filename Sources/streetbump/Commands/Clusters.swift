@@ -19,6 +19,10 @@ struct Clusters: ParsableCommand {
         @Option(help: "At most this many rows.")
         var limit = 50
 
+        func validate() throws {
+            if limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        }
+
         func run() throws {
             let rows = try store.open().clusters(classes: `class`.map { [$0] })
                 .filter { all || `class` != nil || $0.cls != .noise }
