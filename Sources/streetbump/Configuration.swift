@@ -58,7 +58,8 @@ struct Configuration {
         var profile: String?
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = Substring(raw)
-            if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
+            if n == 0, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+            if let hash = Self.commentStart(line) { line = line[..<hash] }
             let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if t.hasPrefix("[") && t.hasSuffix("]") {
                 let section = t.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
@@ -87,6 +88,15 @@ struct Configuration {
             out[key] = (value, "\(path): line \(n + 1)")
         }
         return out
+    }
+
+    /// Where a `#` comment begins: the first `#` outside a quoted string.
+    static func commentStart(_ line: Substring) -> Substring.Index? {
+        var quoted = false
+        for i in line.indices {
+            if line[i] == "\"" { quoted.toggle() } else if line[i] == "#" && !quoted { return i }
+        }
+        return nil
     }
 
     func string(_ key: String) -> String? { values[key]?.value }
@@ -136,4 +146,22 @@ struct Configuration {
         guard let d = Double(v), d.isFinite else { throw FileError(path: origin, message: "\(key) = \(v) is not a number") }
         return d
     }
+
+    /// A number that must lie in `range`, with an error naming where it was set.
+    func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let d = try number(key) else { return nil }
+        guard range.contains(d) else {
+            throw FileError(path: values[key]!.origin, message: "\(key) = \(values[key]!.value) must be between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound))")
+        }
+        return d
+    }
+
+    /// A whole number in `range` (`2.9` is refused, not cut to 2), with an error naming where it was set.
+    func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let d = try number(key, in: Double(range.lowerBound)...Double(range.upperBound)) else { return nil }
+        guard d == d.rounded() else { throw FileError(path: values[key]!.origin, message: "\(key) = \(values[key]!.value) must be a whole number") }
+        return Int(d)
+    }
+
+    private static func show(_ x: Double) -> String { x == x.rounded() && x.magnitude < 1e15 ? String(Int(x)) : String(x) }
 }

@@ -178,6 +178,19 @@ struct CLITests {
         let bad = try CLI.run(["ingest", trace], in: dir)
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("streetbump.toml: line 1: unknown key 'radus'"), "\(bad.stderr)")
+
+        // A BOM, and a comment after a quoted value, as the README's examples write them.
+        try "\u{FEFF}db = \"commented.sqlite\"   # the store\n".write(to: dir.appendingPathComponent("streetbump.toml"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["ingest", trace], in: dir).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("commented.sqlite").path))
+        // Numbers out of range or not whole are refused, naming where they were set.
+        for (value, message) in [("2.9", "jobs = 2.9 must be a whole number"), ("1e30", "jobs = 1e30 must be between 1 and 256")] {
+            let r = try CLI.run(["ingest", trace], in: dir, environment: ["STREETBUMP_JOBS": value])
+            #expect(r.status != 0 && r.stderr.contains("environment variable STREETBUMP_JOBS: \(message)"), "\(r.stderr)")
+        }
+        // retention_days 0 or less would delete every trip every hour: serve refuses to start.
+        let retention = try CLI.run(["serve", "--port", "0", "--no-file"], in: dir, environment: ["STREETBUMP_RETENTION_DAYS": "-1"])
+        #expect(retention.status != 0 && retention.stderr.contains("retention_days = -1 must be between 1 and 36500"), "\(retention.stderr)")
     }
 
     @Test("known features re-label clusters and are never potholes")

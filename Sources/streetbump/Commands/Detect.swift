@@ -31,7 +31,7 @@ struct Detect: AsyncParsableCommand {
     var maxIssues = 20
 
     func run() async throws {
-        let jobs = try jobs ?? Configuration.current.number("jobs").map { Int($0) } ?? 2
+        let jobs = try jobs ?? Configuration.current.integer("jobs", in: 1...256) ?? 2
         if jobs < 1 { throw ValidationError("jobs must be at least 1") }
         var config = DetectorConfig()
         if let speed = try minSpeed ?? Configuration.current.number("min_speed") { config.minSpeed = speed }

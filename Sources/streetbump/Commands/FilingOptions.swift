@@ -52,7 +52,7 @@ struct FilingOptions: ParsableArguments {
     /// endpoint listening at `embedded` (with the store's own key).
     static func settings(store: TraceStore, embedded: (host: String, port: Int)?) throws -> FilingSettings {
         let config = Configuration.current
-        let timeout = try config.number("open311_timeout") ?? 30
+        let timeout = try config.number("open311_timeout", in: 1...3_600) ?? 30
         let endpoint: GeoReportEndpoint
         if let url = config.string("open311_url") {
             guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
@@ -76,7 +76,7 @@ struct FilingOptions: ParsableArguments {
         s.minConfidence = try config.number("filing_min_confidence") ?? s.minConfidence
         s.nearbyRadius = try config.number("filing_radius") ?? s.nearbyRadius
         s.postsPerMinute = try config.number("filing_posts_per_minute") ?? s.postsPerMinute
-        s.maxAttempts = Int(try config.number("filing_max_attempts") ?? Double(s.maxAttempts))
+        s.maxAttempts = try config.integer("filing_max_attempts", in: 1...1_000) ?? s.maxAttempts
         s.reviewURL = config.string("review_url")
         if let attributes = config.string("open311_attributes") {
             for pair in attributes.split(separator: ",") {

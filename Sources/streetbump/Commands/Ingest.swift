@@ -30,7 +30,7 @@ struct Ingest: AsyncParsableCommand {
     var maxIssues = 10
 
     func run() async throws {
-        let jobs = try jobs ?? Configuration.current.number("jobs").map { Int($0) } ?? 2
+        let jobs = try jobs ?? Configuration.current.integer("jobs", in: 1...256) ?? 2
         if jobs < 1 { throw ValidationError("jobs must be at least 1") }
         var err = ByteWriter.standardError()
         let options = try reading.readOptions()

@@ -26,11 +26,11 @@ struct Serve: AsyncParsableCommand {
         var keys = [try Open311ServerSettings.ownKey(in: db)]
         let ingest = try pipeline.settings()
         var limits = UploadLimits()
-        if let maxBytes = try config.number("upload_max_bytes") { limits.maxBytes = Int(maxBytes) }
+        if let maxBytes = try config.integer("upload_max_bytes", in: 1...(1 << 40)) { limits.maxBytes = maxBytes }
         keys += (config.string("open311_server_keys") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         var settings = ServerSettings(
             host: host ?? config.string("host") ?? "127.0.0.1",
-            port: try port ?? config.number("port").map { Int($0) } ?? 8080,
+            port: try port ?? config.integer("port", in: 0...65_535) ?? 8080,
             open311: .standard(apiKeys: keys))
         settings.ingest = ingest
         settings.uploadLimits = limits
@@ -45,9 +45,10 @@ struct Serve: AsyncParsableCommand {
             services.append(FilingLoop(
                 store: db, settings: { port in try FilingOptions.settings(store: db, embedded: (host, port)) },
                 ownPort: { await ports.first { _ in true } }, logger: Logs.logger("streetbump.filer"),
-                interval: try config.number("filing_interval") ?? 60))
+                interval: try config.number("filing_interval", in: 1...86_400) ?? 60))
         }
-        if let days = try config.number("retention_days") {
+        // At least a day: 0 or less would delete every trip, every hour (it is not "off").
+        if let days = try config.number("retention_days", in: 1...36_500) {
             services.append(RetentionLoop(store: db, ingest: ingest, days: days, logger: Logs.logger("streetbump.retention")))
         }
         let app = try buildApplication(store: db, settings: settings, logger: logger, services: services, onServerRunning: { port in
