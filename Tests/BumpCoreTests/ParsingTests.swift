@@ -511,6 +511,18 @@ private let fixRow = "1717171717200,,,,42.3601234,-71.0589876,12.34,4.5\n"
         ]))
     }
 
+    @Test func aZeroTimeFirstDoesNotDecideATripsUnit() throws {
+        let text = """
+            {"trip":"a","t":0,"lat":42.34,"lon":-71.06}
+            {"trip":"a","t":1717171717123.5,"ax":1,"ay":2,"az":3}
+            {"trip":"b","t":0,"ax":1,"ay":2,"az":3}
+            {"trip":"b","t":0.01,"ax":1,"ay":2,"az":3}
+
+            """
+        let result = try readNDJSON(text)
+        #expect(result.rows.map(\.t) == [0, 1717171717123.5, 0, 10])
+    }
+
     @Test func interleavedTripsKeepTheirOwnTimeUnit() throws {
         let text = """
             {"trip":"a","t":1717171717.5,"ax":1,"ay":2,"az":3}

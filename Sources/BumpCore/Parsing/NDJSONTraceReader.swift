@@ -35,7 +35,8 @@ public struct NDJSONTraceReader: Sendable {
 
     var framer: LineFramer
     /// Time unit of each trip, fixed by its first valid row.
-    private var tripUnits: [TimeUnit] = []
+    /// Per trip; nil until a row with a non-zero time decides it (zero is zero in every unit).
+    private var tripUnits: [TimeUnit?] = []
     private var tripTable = TripTable()
     private var tripByName: [String: Int] = [:]
     private var firstLineChecked = false
@@ -187,19 +188,20 @@ extension NDJSONTraceReader: LineConsumer {
         if let known = tripTable.trip(forRaw: trip.start, trip.count) {
             tripIndex = known
         } else {
-            tripIndex = addTrip(trip, firstTime: row.t)
+            tripIndex = addTrip(trip)
         }
         if let device, device.count > 0, tripDevices[tripIndex] == nil {
             tripDevices[tripIndex] = device.text
         }
-        row.t = tripUnits[tripIndex].milliseconds(row.t)
+        if tripUnits[tripIndex] == nil && row.t != 0 { tripUnits[tripIndex] = TimeUnit(guessingFrom: row.t) }
+        if let unit = tripUnits[tripIndex] { row.t = unit.milliseconds(row.t) }
         pending.append((row, tripIndex))
         stats.rows += 1
     }
 
-    /// A trip name not seen before in this spelling; a new trip takes its time unit from `t`.
+    /// A trip name not seen before in this spelling; its time unit comes from its first non-zero time.
     @inline(never)
-    private mutating func addTrip(_ token: JSONToken, firstTime t: Double) -> Int {
+    private mutating func addTrip(_ token: JSONToken) -> Int {
         let name = token.text
         let index: Int
         if let known = tripByName[name] {
@@ -208,7 +210,7 @@ extension NDJSONTraceReader: LineConsumer {
             index = tripNames.count
             tripNames.append(name)
             tripDevices.append(nil)
-            tripUnits.append(TimeUnit(guessingFrom: t))
+            tripUnits.append(nil)
             tripByName[name] = index
         }
         tripTable.insert(raw: token.start, token.count, trip: index)
