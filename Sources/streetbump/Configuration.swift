@@ -151,7 +151,9 @@ struct Configuration {
     func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let d = try number(key) else { return nil }
         guard range.contains(d) else {
-            throw FileError(path: values[key]!.origin, message: "\(key) = \(values[key]!.value) must be between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound))")
+            let bounds = range.lowerBound == .leastNonzeroMagnitude
+                ? "above 0 and at most \(Self.show(range.upperBound))" : "between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound))"
+            throw FileError(path: values[key]!.origin, message: "\(key) = \(values[key]!.value) must be \(bounds)")
         }
         return d
     }

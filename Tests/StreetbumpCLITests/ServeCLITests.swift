@@ -47,8 +47,9 @@ struct RetentionCLITests {
         #expect(try CLI.run(["ingest", CrashTests.city.appendingPathComponent("csv").path, "--db", db]).status == 0)
         let store = try TraceStore(path: db)
         #expect(try store.counts().trips == 8)
-        // Zero days: everything already stored is past it.
-        let (serve, _) = try await CLI.serve(["--db", db, "--no-file"], environment: ["STREETBUMP_RETENTION_DAYS": "0"])
+        // A second (in days): everything already stored is past it by then.
+        try await Task.sleep(for: .seconds(1.5))
+        let (serve, _) = try await CLI.serve(["--db", db, "--no-file"], environment: ["STREETBUMP_RETENTION_DAYS": String(1.0 / 86_400)])
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         for _ in 0..<100 where try store.counts().trips > 0 { try await Task.sleep(for: .milliseconds(100)) }
         #expect(try store.counts().trips == 0 && store.counts().clusters == 0)

@@ -45,10 +45,10 @@ struct Serve: AsyncParsableCommand {
             services.append(FilingLoop(
                 store: db, settings: { port in try FilingOptions.settings(store: db, embedded: (host, port)) },
                 ownPort: { await ports.first { _ in true } }, logger: Logs.logger("streetbump.filer"),
-                interval: try config.number("filing_interval", in: 1...86_400) ?? 60))
+                interval: try config.number("filing_interval", in: 0.1...86_400) ?? 60))
         }
-        // At least a day: 0 or less would delete every trip, every hour (it is not "off").
-        if let days = try config.number("retention_days", in: 1...36_500) {
+        // Above 0: 0 or less would delete every trip, every hour (it is not "off").
+        if let days = try config.number("retention_days", in: Double.leastNonzeroMagnitude...36_500) {
             services.append(RetentionLoop(store: db, ingest: ingest, days: days, logger: Logs.logger("streetbump.retention")))
         }
         let app = try buildApplication(store: db, settings: settings, logger: logger, services: services, onServerRunning: { port in
