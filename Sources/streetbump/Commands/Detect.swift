@@ -143,6 +143,7 @@ struct FileDetection: Sendable {
             detector.finish()
             try emit(&detector, result.tripNames)
             report.text += "\(input.path): \(TraceFiles.describe(result)), \(result.stats.rows) rows, \(report.events) events\n"
+            report.text += TraceFiles.droppedSamples(detector.tripStats, path: input.path) ?? ""
             report.rows = result.stats.rows
             report.rejected = result.stats.rejectedRows
             for issue in result.issues.prefix(maxIssues) { report.text += "warning: \(issue)\n" }

@@ -91,6 +91,7 @@ struct IngestSummary {
                 return
             }
             try err.write("\(path): \(TraceFiles.describe(trace.outcome)), \(trace.outcome.stats.rows) rows, \(outcome.events) events\n")
+            if let dropped = TraceFiles.droppedSamples(trace.trips.map(\.stats), path: path) { try err.write(dropped) }
             for name in outcome.duplicateTrips {
                 try err.write("warning: \(path): trip '\(name)' (same time and phone) is already in the store from another file; skipped\n")
             }

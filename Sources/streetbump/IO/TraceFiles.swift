@@ -35,6 +35,17 @@ enum TraceFiles {
         return nil
     }
 
+    /// A warning for samples detection had to drop, or nil: later than its 250 ms reordering
+    /// window allows (an unsorted file loses whole stretches that way), or repeating a time.
+    static func droppedSamples(_ stats: [TripStats], path: String) -> String? {
+        let late = stats.reduce(0) { $0 + $1.lateSamples }, repeated = stats.reduce(0) { $0 + $1.duplicateSamples }
+        guard late + repeated > 0 else { return nil }
+        var parts: [String] = []
+        if late > 0 { parts.append("\(late) samples more than 250 ms out of time order (is the file sorted by time?)") }
+        if repeated > 0 { parts.append("\(repeated) samples repeating an earlier time") }
+        return "warning: \(path): dropped " + parts.joined(separator: " and ") + "\n"
+    }
+
     /// "sensorlogger (iOS; …)" for the per-input report.
     static func describe(_ outcome: ReadOutcome) -> String {
         outcome.format.rawValue + (outcome.detail.isEmpty ? "" : " (\(outcome.detail))")
