@@ -65,6 +65,10 @@ public final class StoreWriter {
         if let a = trip.device, let b = stored.device, a != b { return false }
         let (start, end) = trip.span
         guard start.isFinite, end.isFinite else { return true }
+        // Times without a date (a time of day, or time since the start) fall on 1970-01-01 and
+        // cannot tell one day's drive from another's: never the same trip by time.
+        let dateless = 2 * 86_400_000.0
+        if start < dateless || stored.start < dateless { return false }
         let shared = min(end, stored.end) - max(start, stored.start)
         return shared >= 0.5 * min(end - start, stored.end - stored.start)
     }

@@ -100,6 +100,17 @@ struct IngestTests {
         #expect(outcomes[2].trips == 1 && outcomes[2].renamedTrips.map(\.to) == ["\(name.dropLast(4))#2"])
         let stem = String(name.dropLast(4))
         #expect(try store.existingTrips([stem, stem + "#2", stem + "#3"]) == [stem, stem + "#2"])
+
+        // Times without a date (seconds since the start) cannot tell two days apart: renamed.
+        let t0 = Double(lines[1].split(separator: ",", maxSplits: 1)[0])!
+        let relative = [lines[0]] + lines.dropFirst().map { line -> Substring in
+            let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+            return Substring("\(TraceWriter.fixed((Double(fields[0])! - t0) / 1_000, places: 4)),\(fields[1])")
+        }
+        let monday = try write("monday", relative), tuesday = try write("tuesday", Array(relative.dropLast(30)))
+        let (days, dayOutcomes) = try ingest([[monday, tuesday]])
+        #expect(dayOutcomes[1].renamedTrips.map(\.to) == [stem + "#2"] && dayOutcomes[1].duplicateTrips.isEmpty)
+        #expect(try days.existingTrips([stem, stem + "#2"]).count == 2)
     }
 
     @Test("trip order and splitting into several ingests give the same clusters")
