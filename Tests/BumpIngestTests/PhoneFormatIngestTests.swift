@@ -218,7 +218,28 @@ struct PhoneFormatIngestTests {
         guard case .gpxJoined = inputs.first?.input.kind else { Issue.record("GPX not paired: \(inputs.map(\.input.path))"); return }
         let (got, outcome) = try events(inputs[0].input)
         #expect(outcome.format == .gpx && outcome.issues.isEmpty)
+        #expect(!outcome.detail.contains("do not overlap"), "\(outcome.detail)")
         expectSameEvents(got, "gpx")
+    }
+
+    @Test("a GPX track and an accelerometer file whose clocks never meet: said, not silently eventless")
+    func gpxClocksApart() throws {
+        let (dir, _) = try export(.gpx)
+        let csv = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".csv") })
+        let path = dir + "/" + csv
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let t0 = Double(lines[1].split(separator: ",", maxSplits: 1)[0])!
+        // The accelerometer in seconds since the start, the track with dates.
+        let relative = [lines[0]] + lines.dropFirst().map { line -> Substring in
+            let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+            return Substring("\(TraceWriter.fixed((Double(fields[0])! - t0) / 1_000, places: 4)),\(fields[1])")
+        }
+        try (relative.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let input = try #require(try TraceInputs.find([dir]).first?.input)
+        let (got, outcome) = try events(input)
+        #expect(got.isEmpty)
+        #expect(outcome.detail.contains("do not overlap, so nothing can be placed; do both files carry dates?"), "\(outcome.detail)")
+        #expect(outcome.detail.contains("1970-01-01T00:00:00Z"), "\(outcome.detail)")
     }
 
     @Test("a research CSV through a column map with units and sentinels")

@@ -1,4 +1,5 @@
 import BumpCore
+import Foundation
 
 /// A recording spread over several files (a Sensor Logger or phyphox export, a GPX track with
 /// its accelerometer file), read as one time-ordered trace: each file has its own reader, and
@@ -14,7 +15,15 @@ struct MergedRecording {
     private struct MergeFeeder: TraceRowSink {
         var merge: TimeMerge
         var stream = 0
-        mutating func accept(_ row: TraceRow, trip: Int) { merge.push(row, stream: stream) }
+        /// Per stream: the earliest and latest time of its rows.
+        var spans: [(first: Double, last: Double)]
+        mutating func accept(_ row: TraceRow, trip: Int) {
+            if row.t.isFinite {
+                spans[stream].first = min(spans[stream].first, row.t)
+                spans[stream].last = max(spans[stream].last, row.t)
+            }
+            merge.push(row, stream: stream)
+        }
     }
 
     /// Counts the rows the merge passes on.
@@ -129,11 +138,18 @@ struct MergedRecording {
         detail.append(used.joined(separator: ", "))
     }
 
+    /// A time (epoch ms) as UTC ISO 8601, to the second.
+    static func moment(_ t: Double) -> String {
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime]
+        return format.string(from: Date(timeIntervalSince1970: t / 1_000))
+    }
+
     /// Reads every stream to its end through the merge into `sink`.
     mutating func read<S: TraceRowSink>(into sink: inout S, afterChunk: (inout S, [String]) throws -> Void) throws -> ReadOutcome {
         // The source hands out at most ByteSource.maxOutput bytes a call, and the merge holds at
         // most its maxHeld rows a stream: memory stays bounded however the files are compressed.
-        var feeder = MergeFeeder(merge: TimeMerge(roles: streams.map(\.role)))
+        var feeder = MergeFeeder(merge: TimeMerge(roles: streams.map(\.role)), spans: streams.map { _ in (.infinity, -.infinity) })
         var out = CountingSink(inner: sink)
         let names = [input.tripName]
         while let i = feeder.merge.streamToRead {
@@ -163,6 +179,14 @@ struct MergedRecording {
             issues += reader.issues
         }
         var notes = detail + readers.flatMap(\.notes)
+        // Files whose clocks never meet (one in time since the start, one in dates) merge into
+        // two halves that nothing can join: no event gets a place. Say so.
+        let spans = zip(streams, feeder.spans).filter { $0.1.first <= $0.1.last }
+        for (i, a) in spans.enumerated() {
+            for b in spans[(i + 1)...] where a.1.last < b.1.first || b.1.last < a.1.first {
+                notes.append("the times of \(a.0.name) (\(Self.moment(a.1.first)) to \(Self.moment(a.1.last))) and of \(b.0.name) (\(Self.moment(b.1.first)) to \(Self.moment(b.1.last))) do not overlap, so nothing can be placed; do both files carry dates?")
+            }
+        }
         stats.rows = out.rows
         if merge.late > 0 { notes.append("\(merge.late) rows more than 1 s out of order dropped") }
         if merge.duplicates > 0 { notes.append("\(merge.duplicates) duplicate rows dropped") }
