@@ -120,6 +120,25 @@ struct GPSTrackTests {
         #expect(p.accuracy > 4)
         #expect(track.locate(30_000, maxGap: 10_000) == nil)
     }
+
+    @Test("near the ends of a gap too long to bridge, and before the first fix: carried along the heading")
+    func gapEnds() throws {
+        var track = GPSTrack()
+        let a = (lat: 42.35, lon: -71.07)
+        // Eastward at 20 m/s, then 30 s without a fix.
+        for t in [0.0, 1_000, 2_000, 32_000, 33_000] {
+            let p = LocalGeodesy.point(from: a, east: t / 1_000 * 20, north: 0)
+            track.insert(Fix(t: t, lat: p.lat, lon: p.lon, speed: 20, accuracy: 4))
+        }
+        func east(_ t: Double) throws -> (east: Double, accuracy: Double) {
+            let p = try #require(track.locate(t, maxGap: 10_000))
+            return (LocalGeodesy.offset(from: a, to: (p.lat, p.lon)).east, p.accuracy)
+        }
+        let after = try east(3_500), before = try east(30_500)
+        #expect(abs(after.east - 70) < 0.5 && after.accuracy > 9, "1.5 s past the fix at 40 m: \(after)")
+        #expect(abs(before.east - 610) < 0.5 && before.accuracy > 9, "1.5 s before the fix at 640 m: \(before)")
+        #expect(try track.locate(10_000, maxGap: 10_000) == nil, "the middle of the gap is nowhere")
+    }
 }
 
 @Suite("Writers")

@@ -105,9 +105,9 @@ public struct GPSTrack {
             let gap = q.t - p.t
             guard gap <= maxGap else {
                 // Too long a gap to interpolate: use the nearer end if it is close.
-                let nearer = t - p.t < q.t - t ? p : q
-                guard abs(t - nearer.t) <= 2_000 else { return nil }
-                return (nearer.lat, nearer.lon, accuracy(nearer) + 5, speedOf(nearer), heading(around: abs(t - p.t) < abs(q.t - t) ? b : a))
+                let nearer = t - p.t < q.t - t ? b : a
+                guard abs(t - fixes[nearer].t) <= 2_000 else { return nil }
+                return moved(nearer, to: t, margin: 5)
             }
             let f = gap > 0 ? (t - p.t) / gap : 0
             // Accuracy of an interpolated point: the worse end, plus growth with the gap length.
@@ -126,12 +126,22 @@ public struct GPSTrack {
             let pos = LocalGeodesy.point(from: (p.lat, p.lon), east: dist * Double.sin(rad), north: dist * Double.cos(rad))
             return (pos.lat, pos.lon, accuracy(p) + 0.3 * dist, spd, hd)
         case let (nil, a?):
-            let q = fixes[a]
-            guard q.t - t <= 2_000 else { return nil }
-            return (q.lat, q.lon, accuracy(q) + 3, speedOf(q), heading(around: a))
+            guard fixes[a].t - t <= 2_000 else { return nil }
+            return moved(a, to: t, margin: 3)
         default:
             return nil
         }
+    }
+
+    /// Fix `i` carried to time `t` (up to 2 s either side) along its heading at its speed, its
+    /// accuracy grown by that distance and `margin`: at 25 m/s, 1.5 s from a fix is 37 m from it.
+    private func moved(_ i: Int, to t: Double, margin: Double) -> (lat: Double, lon: Double, accuracy: Double, speed: Double, heading: Double) {
+        let f = fixes[i], hd = heading(around: i), spd = speedOf(f)
+        let dist = spd.nanToZero * (t - f.t) / 1000  // negative before the fix
+        guard !hd.isNaN, dist != 0 else { return (f.lat, f.lon, accuracy(f) + margin + abs(dist), spd, hd) }
+        let rad = hd * Double.pi / 180
+        let pos = LocalGeodesy.point(from: (f.lat, f.lon), east: dist * Double.sin(rad), north: dist * Double.cos(rad))
+        return (pos.lat, pos.lon, accuracy(f) + margin + 0.3 * abs(dist), spd, hd)
     }
 
     /// Heading from fixes spanning at least a few metres around fix `i`, degrees from north.
