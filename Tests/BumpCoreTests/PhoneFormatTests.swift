@@ -278,6 +278,13 @@ private func same(_ a: [TraceRow], _ b: [TraceRow]) -> Bool {
         }
     }
 
+    @Test func aZeroTimeFirstThenEpochTimesKeepsTheOrder() throws {
+        let layout = try DelimitedLayout(columnMap: "t=ts,ax=x,ay=y,az=z")
+        let (rows, reader) = try readDelimited("ts,x,y,z\n0,1,2,3\n1717171717000,1,2,3\n1717171717010,1,2,3\n", layout)
+        #expect(rows.map(\.t) == [0, 1717171717000, 1717171717010], "the held row goes first, not last")
+        #expect(!reader.notes.joined().contains("times since the start"), "\(reader.notes)")
+    }
+
     @Test func aQuotedIgnoredFieldWithTheSeparatorDoesNotShiftColumns() throws {
         let layout = try DelimitedLayout(columnMap: "t=ts,ax=x,ay=y,az=z", timeUnit: "ms")
         let text = "ts,note,x,y,z\n1000,\"pothole, big\",0.5,0.25,9.5\n1010, \"say \"\"hi\"\", then\" ,1,2,3\n1020,plain,4,5,6\n"

@@ -211,8 +211,10 @@ extension DelimitedTraceReader: LineConsumer {
             if case .number(let fixed?) = layout.time {
                 setTimeUnit(fixed)
             } else if row.t.magnitude >= 1e11 {
-                // Epoch times: the magnitude tells the unit (see `TimeUnit`).
+                // Epoch times: the magnitude tells the unit (see `TimeUnit`). Rows held before
+                // (a time of 0 says nothing) go on first, in this unit.
                 setTimeUnit(TimeUnit(guessingFrom: row.t))
+                acceptHeld()
             } else {
                 // Times since the start: seconds or milliseconds, told apart by their spacing.
                 undecided.append((row, framer.lineNumber))
@@ -265,6 +267,11 @@ extension DelimitedTraceReader: LineConsumer {
         let unit: TimeUnit = typical >= 2 ? .milliseconds : .seconds
         setTimeUnit(unit)
         notes.append("times since the start read as \(unit == .milliseconds ? "milliseconds" : "seconds") (guessed from their spacing; --time-unit sets it)")
+        acceptHeld()
+    }
+
+    /// Reads the rows held while the time unit was open, in their order.
+    private mutating func acceptHeld() {
         let held = undecided
         undecided.removeAll()
         for (row, line) in held {
