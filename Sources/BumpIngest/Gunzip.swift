@@ -81,6 +81,13 @@ final class Gunzip {
                     stream.avail_in = 0
                     return false
                 }
+                // Zero bytes after a member are padding (tape and block writers add it; gzip
+                // ignores it): skip them.
+                if let next = stream.next_in, UnsafeBufferPointer(start: next, count: Int(stream.avail_in)).allSatisfy({ $0 == 0 }) {
+                    stream.next_in = next + Int(stream.avail_in)
+                    stream.avail_in = 0
+                    return false
+                }
                 // Another gzip member follows (concatenated files).
                 inflateReset(&stream)
                 ended = false

@@ -113,6 +113,18 @@ struct IngestTests {
         #expect(try days.existingTrips([stem, stem + "#2"]).count == 2)
     }
 
+    @Test("a gzip file with zero padding after its member reads like the file itself")
+    func gzipPadding() throws {
+        let plain = TestCity.shared.files[0]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-\(UUID().uuidString)-padded.csv.gz").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bytes = try ZipFixture.gzip(Array(FileManager.default.contents(atPath: plain)!)) + [UInt8](repeating: 0, count: 1_000)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let padded = try DetectedTrace.file(path, detector: DetectorConfig()), reference = try DetectedTrace.file(plain, detector: DetectorConfig())
+        #expect(padded.outcome.stats.rows == reference.outcome.stats.rows && padded.outcome.issues.isEmpty)
+        #expect(padded.trips.map(\.events.count) == reference.trips.map(\.events.count))
+    }
+
     @Test("trip order and splitting into several ingests give the same clusters")
     func orderIndependent() throws {
         let files = TestCity.shared.files
