@@ -97,3 +97,63 @@ struct BatchDetectionTests {
         }
     }
 }
+
+@Suite("A sample far ahead of its trip")
+struct FarAheadSampleTests {
+    func trip() -> [TraceRow] {
+        var config = SimulationConfig()
+        config.trips = 1
+        config.duration = 120
+        config.rate = 100
+        config.seed = 5
+        config.city.potholes = 30
+        var sim = CitySimulation(config: config).trip(0)
+        var rows: [TraceRow] = []
+        while let row = sim.next() { rows.append(row) }
+        return rows
+    }
+
+    func detect(_ rows: [TraceRow]) -> (events: [String], stats: TripStats) {
+        var d = TraceDetector()
+        var events: [String] = []
+        for row in rows {
+            d.accept(row, trip: 0)
+            events += d.events.map { "\($0)" }
+            d.events.removeAll()
+        }
+        d.finish()
+        events += d.events.map { "\($0)" }
+        return (events, d.tripStats[0])
+    }
+
+    @Test("one sample with a wrong clock (years ahead) is dropped and counted; the trip's events are as without it")
+    func wrongClock() throws {
+        let rows = trip()
+        let reference = detect(rows)
+        #expect(!reference.events.isEmpty)
+        for at in [rows.count / 3, rows.count - 1] {
+            var odd = rows
+            odd.insert(TraceRow(t: rows[at].t + 10 * 365 * 86_400_000, ax: 0.1, ay: 9.8, az: 0.2), at: at)
+            let got = detect(odd)
+            #expect(got.events == reference.events, "a wrong clock at row \(at) changed the events")
+            #expect(got.stats.strandedSamples == 1)
+        }
+    }
+
+    @Test("a real pause of minutes is kept: the samples after it are detected as before")
+    func realPause() throws {
+        let rows = trip()
+        let reference = detect(rows)
+        // The second half five minutes later.
+        let half = rows.count / 2
+        let shifted = rows[..<half] + rows[half...].map { row -> TraceRow in
+            var r = row
+            r.t += 300_000
+            return r
+        }
+        let got = detect(Array(shifted))
+        #expect(got.stats.strandedSamples == 0)
+        #expect(got.events.count >= reference.events.count - 2, "\(got.events.count) against \(reference.events.count)")
+    }
+}
+

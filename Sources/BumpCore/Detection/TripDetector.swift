@@ -22,6 +22,8 @@ public struct TripDetector {
     /// Events waiting for the fix after them.
     private var unlocated: [BumpEvent] = []
     private var newestSample = -Double.infinity
+    /// A sample far ahead of the newest, until the next sample confirms or strands it.
+    private var aheadSample: (t: Double, a: SIMD3<Double>)?
     /// Batch mode: samples the reorder buffer released that have not run through the chain yet.
     private var batching: Bool
     private var queued: [QueuedSample] = []
@@ -68,14 +70,38 @@ public struct TripDetector {
         if row.hasFix { acceptFix(row) }
         if row.hasAcceleration {
             stats.samples += 1
-            reorder.insert(row.t, SIMD3(row.ax, row.ay, row.az))
-            newestSample = max(newestSample, row.t)
-            if batching {
-                while let (t, a) = reorder.popReady() { queued.append(QueuedSample(t: t, a: a, newest: newestSample)) }
-                if queued.count >= Self.queueLimit { runQueued() }
-            } else {
-                while let (t, a) = reorder.popReady() { process(t, a) }
+            let a = SIMD3(row.ax, row.ay, row.az)
+            if let held = aheadSample { confirmAhead(held, by: row.t) }
+            // A sample far ahead of the trip waits for the next: only if that one is there too
+            // did the trip go on there (a pause). One wrong clock must not hold everything
+            // after it back, which would stop the reordering for the rest of the trip.
+            if row.t > newestSample + Self.maxJump && newestSample > -.infinity && aheadSample == nil {
+                aheadSample = (row.t, a)
+                return
             }
+            take(row.t, a)
+        }
+    }
+
+    /// How far (ms) a sample may run ahead of the newest one before the next must confirm it.
+    static let maxJump = 60_000.0
+
+    /// The held far-ahead sample, taken when the sample at `t` is near it, else dropped.
+    @inline(never)
+    private mutating func confirmAhead(_ held: (t: Double, a: SIMD3<Double>), by t: Double) {
+        aheadSample = nil
+        if abs(t - held.t) <= Self.maxJump { take(held.t, held.a) } else { stats.strandedSamples += 1 }
+    }
+
+    @inline(__always)
+    private mutating func take(_ t: Double, _ a: SIMD3<Double>) {
+        reorder.insert(t, a)
+        newestSample = max(newestSample, t)
+        if batching {
+            while let (t, a) = reorder.popReady() { queued.append(QueuedSample(t: t, a: a, newest: newestSample)) }
+            if queued.count >= Self.queueLimit { runQueued() }
+        } else {
+            while let (t, a) = reorder.popReady() { process(t, a) }
         }
     }
 
@@ -144,6 +170,10 @@ public struct TripDetector {
 
     /// Ends the trip: flushes every buffer and places the remaining events as well as it can.
     public mutating func finish() {
+        if aheadSample != nil {
+            aheadSample = nil
+            stats.strandedSamples += 1
+        }
         runQueued()
         while let (t, a) = reorder.popAny() { process(t, a) }
         if chain == nil && !warmup.isEmpty { startChain() }
@@ -230,6 +260,8 @@ public struct TripStats: Sendable, Equatable {
     public var unlocatedEvents = 0
     public var lateSamples = 0
     public var duplicateSamples = 0
+    /// Samples far ahead of the rest of the trip with no other sample near them (a wrong clock): dropped.
+    public var strandedSamples = 0
     /// Measured accelerometer rate, Hz (0 before it is known).
     public var rate = 0.0
     public init() {}

@@ -36,11 +36,14 @@ enum TraceFiles {
     }
 
     /// A warning for samples detection had to drop, or nil: later than its 250 ms reordering
-    /// window allows (an unsorted file loses whole stretches that way), or repeating a time.
+    /// window allows (an unsorted file loses whole stretches that way), repeating a time, or
+    /// alone far ahead of the rest of the trip.
     static func droppedSamples(_ stats: [TripStats], path: String) -> String? {
         let late = stats.reduce(0) { $0 + $1.lateSamples }, repeated = stats.reduce(0) { $0 + $1.duplicateSamples }
-        guard late + repeated > 0 else { return nil }
+        let stranded = stats.reduce(0) { $0 + $1.strandedSamples }
+        guard late + repeated + stranded > 0 else { return nil }
         var parts: [String] = []
+        if stranded > 0 { parts.append("\(stranded) samples more than a minute ahead of the rest of their trip (a wrong clock?)") }
         if late > 0 { parts.append("\(late) samples more than 250 ms out of time order (is the file sorted by time?)") }
         if repeated > 0 { parts.append("\(repeated) samples repeating an earlier time") }
         return "warning: \(path): dropped " + parts.joined(separator: " and ") + "\n"
