@@ -189,7 +189,8 @@ public final class Filer: Sendable {
             f.attempts += 1
             return retryOrPark(f, error: error, what: "the nearby check failed", posted: false)
         }
-        if existing == nil, f.state == .posting, f.lastError?.hasPrefix(Self.notStored) != true, defersIDs() {
+        // (Not for `requests retry`, which puts attempts back to 0: staff have looked.)
+        if existing == nil, f.state == .posting, f.attempts > 0, f.lastError?.hasPrefix(Self.notStored) != true, defersIDs() {
             // Our last POST may have landed, and this endpoint lists a request only once it has
             // an id: not finding it proves nothing, and posting again could file it twice.
             f.state = .parked
@@ -217,6 +218,8 @@ public final class Filer: Sendable {
         // takes this entry while its POST may be in flight.
         f.state = .posting
         f.attempts += 1
+        // From here until an answer, the POST may land: no earlier "not stored" may vouch for it.
+        f.lastError = nil
         f.nextAttemptAt = now().timeIntervalSince1970 + settings.endpoint.timeout + (settings.unknownOutcomeDelay ?? settings.endpoint.timeout)
         guard let marked = save(f, "posting (attempt \(f.attempts))") else { return .skipped }
         f = marked
@@ -226,8 +229,9 @@ public final class Filer: Sendable {
         } catch {
             // No answer, garbage or a gateway's 5xx: the server may have stored it. A 429 says
             // it did not (and a 4xx parks the entry).
-            let refused = error.kind == .serverFailure(status: 429)
-            return retryOrPark(f, error: error, what: refused ? Self.notStored : "the POST's outcome is unknown", posted: true)
+            let what = error.kind == .serverFailure(status: 429) ? Self.notStored
+                : error.isRetryable ? "the POST's outcome is unknown" : "the POST was refused"
+            return retryOrPark(f, error: error, what: what, posted: true)
         }
         // 3. Record the answer.
         f.state = .filed

@@ -215,12 +215,13 @@ public final class GeoReportClient: Sendable {
     /// Seconds from `now` a `Retry-After` value asks for: delta-seconds or an HTTP date (RFC 9110).
     static func retryAfter(_ value: String, now: Date) -> Double? {
         let text = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(text), seconds.isFinite { return max(0, seconds) }
+        // Capped at a day: a server's typo must not park us for years (or overflow an Int).
+        if let seconds = Double(text), seconds.isFinite { return min(max(0, seconds), 86_400) }
         let format = DateFormatter()
         format.locale = Locale(identifier: "en_US_POSIX")
         format.timeZone = TimeZone(identifier: "GMT")
         format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return format.date(from: text).map { max(0, $0.timeIntervalSince(now)) }
+        return format.date(from: text).map { min(max(0, $0.timeIntervalSince(now)), 86_400) }
     }
 
     /// The server's own words: the spec's `[{code, description}]`, or the start of the body.

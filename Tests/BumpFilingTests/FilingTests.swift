@@ -230,6 +230,19 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("an absurd Retry-After is capped at a day, not a crash")
+    func retryAfterCapped() async throws {
+        try await FilingFixture.with(potholes: 1) { f in
+            let filer = try await f.filer()
+            f.proxy.script(posts: [.statusRetryAfter(503, "99999999999999999999")])
+            _ = try filer.enqueueQualifying()
+            let started = Date().timeIntervalSince1970
+            #expect(await filer.processDue().waiting == 1)
+            let entry = try #require(try f.store.filings().first)
+            #expect(entry.nextAttemptAt - started > 86_000 && entry.nextAttemptAt - started < 86_500)
+        }
+    }
+
     @Test("a deferred-id endpoint: tokens are resolved, and a closed request closes the filing")
     func tokensAndStatus() async throws {
         try await FilingFixture.with(potholes: 3, idDelay: 60) { f in
