@@ -32,13 +32,15 @@ extension TraceStore {
         }
     }
 
-    /// Deletes every trip stored before `cutoff` (the retention setting), and every trip a
-    /// stream left open whose last row is that old: a killed stream that never came back would
-    /// otherwise keep its raw fixes near where the driver lives for ever. A trip still being
-    /// streamed has recent rows and stays.
+    /// Deletes every trip stored before `cutoff` (the retention setting); a trip a stream left
+    /// open also needs its last row that old, so one still being streamed stays, while a
+    /// killed stream that never came back does not keep its raw fixes near where the driver
+    /// lives for ever.
     public func purgeTrips(storedBefore cutoff: Date) throws -> PurgeResult {
         try pool.write { db in
-            try Self.purge(db, where: "(open = 0 AND stored_at < ?) OR (open = 1 AND end_ms < ?)",
+            // An open trip by its rows' time and by when it was stored: rows in time since the
+            // start (or a wrong phone clock) look old while the stream is still sending them.
+            try Self.purge(db, where: "stored_at < ? AND (open = 0 OR end_ms < ?)",
                            [cutoff.timeIntervalSince1970, cutoff.timeIntervalSince1970 * 1_000])
         }
     }
