@@ -22,7 +22,7 @@ public struct CSVTable: Sendable {
         self.path = path
         var header: [String]? = nil
         var rows: [Row] = []
-        for (line, cells) in Self.records(text) {
+        for (line, cells) in try Self.records(text, path: path) {
             guard let h = header else {
                 header = cells.map { $0.lowercased() }
                 continue
@@ -37,12 +37,12 @@ public struct CSVTable: Sendable {
     /// The records of RFC 4180 text with the line each starts on, blank lines left out. A
     /// quoted cell may hold commas, doubled quotes and line breaks (GIS tools quote free text
     /// like "Manhole, sewer"); unquoted cells are trimmed of spaces and tabs.
-    static func records(_ text: String) -> [(line: Int, cells: [String])] {
+    static func records(_ text: String, path: String) throws -> [(line: Int, cells: [String])] {
         var bytes = Array(text.utf8)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         var records: [(line: Int, cells: [String])] = []
         var cells: [String] = [], cell: [UInt8] = []
-        var quoted = false, inQuotes = false, line = 1, start = 1
+        var quoted = false, inQuotes = false, line = 1, start = 1, quoteLine = 0
         func endCell() {
             var text = String(decoding: cell, as: UTF8.self)
             if !quoted { text = text.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r")) }
@@ -74,6 +74,7 @@ public struct CSVTable: Sendable {
                 cell.removeAll()
                 quoted = true
                 inQuotes = true
+                quoteLine = line
             } else if c == UInt8(ascii: ",") {
                 endCell()
             } else if c == UInt8(ascii: "\n") {
@@ -85,6 +86,8 @@ public struct CSVTable: Sendable {
             }
             i += 1
         }
+        // An open quote would swallow every later line into one cell.
+        if inQuotes { throw FileError(path: path, message: "line \(quoteLine): a quote is opened and never closed") }
         if !cells.isEmpty || !cell.isEmpty || quoted { endRecord() }
         return records
     }

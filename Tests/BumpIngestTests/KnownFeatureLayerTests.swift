@@ -59,6 +59,17 @@ struct KnownFeatureLayerTests {
         #expect(points[0].lat == 42.3395 && points[1].lon == -71.072)
     }
 
+    @Test("a quote never closed is an error naming its line, not the rest of the file in one cell")
+    func unclosedQuote() throws {
+        let path = try write("id,kind,lat,lon\nMH-1,\"manhole,42.34,-71.07\nMH-2,manhole,42.35,-71.07\n", "open-quote.csv")
+        do {
+            _ = try KnownFeatureLayer.read(path: path, crs: nil, defaultKind: nil)
+            Issue.record("an unclosed quote must be refused")
+        } catch {
+            #expect("\(error)".contains("open-quote.csv: line 2: a quote is opened and never closed"), "\(error)")
+        }
+    }
+
     @Test("a bad CSV cell is reported with file, line and field")
     func badCSV() throws {
         let path = try write("kind,lat,lon\nmanhole,42.35,-71.07\n\nmanhole,north,-71.07\n", "bad.csv")
