@@ -85,13 +85,17 @@ public final class StoreWriter {
         var taken = Set<String>()
         var fresh: [DetectedTrace.Trip] = []
         for var trip in trace.trips {
-            if let other = stored[trip.name], !Self.isSame(trip, other) {
+            // The name's stored trips include those renamed NAME#2, …: a renamed trip sent
+            // again is the same trip too.
+            let namesakes = stored[trip.name] ?? []
+            if namesakes.contains(where: { Self.isSame(trip, $0.identity) }) || taken.contains(trip.name) {
+                outcome.duplicateTrips.append(trip.name)
+                continue
+            }
+            if namesakes.contains(where: { $0.name == trip.name }) {
                 let name = try store.freeTripName(trip.name, excluding: taken)
                 outcome.renamedTrips.append((trip.name, name))
                 trip.name = name
-            } else if stored[trip.name] != nil || taken.contains(trip.name) {
-                outcome.duplicateTrips.append(trip.name)
-                continue
             }
             taken.insert(trip.name)
             fresh.append(trip)

@@ -182,14 +182,23 @@ public final class TraceStore: Sendable {
         public var device: String?
     }
 
-    /// The stored trips among `names`, by name.
-    public func storedTrips(named names: [String]) throws -> [String: TripIdentity] {
+    /// Per name of `names`: the stored trips of that name and its renamed namesakes
+    /// (`NAME#2`, `NAME#3`, …), each with its identity.
+    public func storedTrips(named names: [String]) throws -> [String: [(name: String, identity: TripIdentity)]] {
         guard !names.isEmpty else { return [:] }
         return try pool.read { db in
-            var found: [String: TripIdentity] = [:]
-            for name in names {
-                if let row = try Row.fetchOne(db, sql: "SELECT start_ms, end_ms, device FROM trip WHERE name = ?", arguments: [name]) {
-                    found[name] = TripIdentity(start: row[0], end: row[1], device: row[2])
+            var found: [String: [(name: String, identity: TripIdentity)]] = [:]
+            for name in Set(names) {
+                let prefix = name + "#"
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT name, start_ms, end_ms, device FROM trip WHERE name = ? OR substr(name, 1, ?) = ?",
+                    arguments: [name, prefix.unicodeScalars.count, prefix])  // SQLite counts code points
+                for r in rows {
+                    let stored: String = r[0]
+                    let renamed = stored.hasPrefix(prefix) && stored.count > prefix.count
+                        && stored.dropFirst(prefix.count).allSatisfy { $0.isASCII && $0.isNumber }
+                    guard stored == name || renamed else { continue }
+                    found[name, default: []].append((stored, TripIdentity(start: r[1], end: r[2], device: r[3])))
                 }
             }
             return found

@@ -95,9 +95,12 @@ struct IngestTests {
             let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
             return Substring("\(TraceWriter.fixed(Double(fields[0])! + 86_400_000, places: 1)),\(fields[1])")
         })
-        let (store, outcomes) = try ingest([[original, reexport, nextDay]])
+        // The next day's file again, re-exported: the same trip as the one stored as NAME#2.
+        let nextDayAgain = try write("next-day-again", Array(try String(contentsOfFile: nextDay, encoding: .utf8).split(separator: "\n").dropLast(30)))
+        let (store, outcomes) = try ingest([[original, reexport, nextDay, nextDayAgain]])
         #expect(outcomes[1].status == .stored && outcomes[1].duplicateTrips == [String(name.dropLast(4))] && outcomes[1].trips == 0)
         #expect(outcomes[2].trips == 1 && outcomes[2].renamedTrips.map(\.to) == ["\(name.dropLast(4))#2"])
+        #expect(outcomes[3].trips == 0 && outcomes[3].duplicateTrips == [String(name.dropLast(4))], "not stored a third time")
         let stem = String(name.dropLast(4))
         #expect(try store.existingTrips([stem, stem + "#2", stem + "#3"]) == [stem, stem + "#2"])
 
