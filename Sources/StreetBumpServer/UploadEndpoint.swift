@@ -94,7 +94,14 @@ public struct UploadEndpoint: Sendable {
             return Self.response(previous, status: .ok)
         }
         let writer = try StoreWriter(store: store, settings: ingest)
-        let outcome = try writer.write(detected) { Self.summary(detected, $0) }
+        let outcome: StoreOutcome
+        do {
+            outcome = try writer.write(detected) { Self.summary(detected, $0) }
+        } catch where StoreError.isConflict(error) {
+            // A concurrent upload took the same content or trip name first: once more, now
+            // that the store holds it (the same content is recognised, another name is chosen).
+            outcome = try writer.write(detected) { Self.summary(detected, $0) }
+        }
         if case .alreadyIngested = outcome.status {
             // A file ingested by path before, or a concurrent upload of the same content.
             return Self.response(try store.sourceSummary(hash: detected.outcome.hash) ?? Self.summary(detected, outcome), status: .ok)

@@ -61,7 +61,10 @@ struct FilingOptions: ParsableArguments {
             endpoint = GeoReportEndpoint(baseURL: base, apiKey: config.string("open311_api_key"),
                                          jurisdictionID: config.string("open311_jurisdiction"), timeout: timeout)
         } else if let (host, port) = embedded {
-            endpoint = GeoReportEndpoint(baseURL: URL(string: "http://\(Self.reachable(host)):\(port)/open311/v2")!,
+            guard let base = URL(string: "http://\(Self.reachable(host)):\(port)/open311/v2") else {
+                throw ValidationError("cannot call the embedded endpoint at host \(host); listen on an address without a zone, or set open311_url")
+            }
+            endpoint = GeoReportEndpoint(baseURL: base,
                                          apiKey: try Open311ServerSettings.ownKey(in: store), timeout: timeout)
         } else {
             throw ValidationError("no Open311 endpoint: set open311_url")
