@@ -7,19 +7,28 @@ import BumpStore
 public struct PrivacyTrim: Sendable {
     /// Where the trip starts and ends: its first and last fix in time and, as a fix with a
     /// wrong clock (t = 0 from some phones) sorts far from where the drive began, also the
-    /// first and last to arrive.
+    /// first and last to arrive, and the first and last that agree with their neighbour (a
+    /// stale fix from where the phone was before can come first). More ends only trim more.
     let ends: [(lat: Double, lon: Double)]
     let distance: Double
 
     /// `fixes` in arrival order.
     public init(fixes: [Fix], distance: Double) {
-        var ends: [(lat: Double, lon: Double)] = []
+        var ends: [Fix] = []
         if let first = fixes.first, let last = fixes.last {
-            let earliest = fixes.min { $0.t < $1.t }!, latest = fixes.max { $0.t < $1.t }!
-            ends = [first, last, earliest, latest].map { ($0.lat, $0.lon) }
+            ends = [first, last, fixes.min { $0.t < $1.t }!, fixes.max { $0.t < $1.t }!]
+            let agreeing = fixes.indices.dropLast().filter { Self.agree(fixes[$0], fixes[$0 + 1]) }
+            if let i = agreeing.first { ends.append(fixes[i]) }
+            if let i = agreeing.last { ends.append(fixes[i + 1]) }
         }
-        self.ends = ends
+        self.ends = ends.map { ($0.lat, $0.lon) }
         self.distance = distance
+    }
+
+    /// Whether two fixes in a row could both be right: no faster than 70 m/s between them
+    /// (counting at least a second, as fixes come about once a second).
+    static func agree(_ a: Fix, _ b: Fix) -> Bool {
+        LocalGeodesy.distance((a.lat, a.lon), (b.lat, b.lon)) <= 70 * max(abs(b.t - a.t) / 1_000, 1)
     }
 
     /// Whether a point may be stored. Without fixes nothing can be placed, so nothing is kept.

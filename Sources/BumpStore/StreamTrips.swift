@@ -93,16 +93,19 @@ extension TraceStore {
     }
 
     /// What a stream that picks up an open trip (left by a killed run) continues from: the
-    /// last row time and counts committed, and the earliest fix kept (where the trip began).
-    public func openTripProgress(name: String) throws -> (end: Double, samples: Int, fixes: Int, firstFix: Fix?)? {
+    /// last row time and counts committed, and the first fix kept and the earliest in time
+    /// (where the trip began).
+    public func openTripProgress(name: String) throws -> (end: Double, samples: Int, fixes: Int, firstFix: Fix?, earliestFix: Fix?)? {
         try pool.read { db in
             guard let r = try Row.fetchOne(db, sql: "SELECT id, end_ms, samples, fixes FROM trip WHERE name = ? AND open = 1", arguments: [name]) else {
                 return nil
             }
-            let first = try Row.fetchOne(db, sql: "SELECT t, lat, lon, speed, accuracy FROM stream_fix WHERE trip_id = ? ORDER BY t LIMIT 1", arguments: [r[0] as Int64]).map {
-                Fix(t: $0[0], lat: $0[1], lon: $0[2], speed: $0[3] ?? .nan, accuracy: $0[4] ?? .nan)
+            func fix(_ order: String) throws -> Fix? {
+                try Row.fetchOne(db, sql: "SELECT t, lat, lon, speed, accuracy FROM stream_fix WHERE trip_id = ? ORDER BY \(order) LIMIT 1", arguments: [r[0] as Int64]).map {
+                    Fix(t: $0[0], lat: $0[1], lon: $0[2], speed: $0[3] ?? .nan, accuracy: $0[4] ?? .nan)
+                }
             }
-            return (r[1], r[2], r[3], first)
+            return (r[1], r[2], r[3], try fix("rowid"), try fix("t"))
         }
     }
 

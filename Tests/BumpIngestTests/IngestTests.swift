@@ -167,15 +167,35 @@ struct IngestTests {
         try expectTrimmed(store, files: files)
     }
 
+    @Test("a stale fix first (where the phone was before) does not move the trim away from where the drive began")
+    func privacyTrimStaleFirstFix() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-stale-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var files: [String] = []
+        for path in TestCity.shared.files.prefix(10) {
+            var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            let t0 = Double(lines[1].split(separator: ",", maxSplits: 1)[0])!
+            // First to arrive and earliest in time, kilometres from the drive.
+            lines.insert(Substring("\(TraceWriter.fixed(t0 - 1_000, places: 1)),,,,42.30,-71.10,0,20"), at: 1)
+            let url = dir.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
+            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+            files.append(url.path)
+        }
+        let (store, _) = try ingest([files])
+        try expectTrimmed(store, files: files)
+    }
+
     /// Every clustered event lies beyond 200 m of its trip's first and last fix in the file.
     func expectTrimmed(_ store: TraceStore, files: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
         var checked = 0
         for cluster in try store.clusters() {
             for (trip, _, e) in try store.events(ofCluster: cluster.id) {
                 let path = files.first { $0.hasSuffix("/\(trip).csv") }!
-                let fixes = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
+                let rows: [[Substring]] = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
                     .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                    .filter { $0.count >= 6 && !$0[4].isEmpty && $0[0] != "0" }
+                // Fixes, not the planted ones (a wrong clock, a stale place).
+                let fixes = rows.filter { row in row.count >= 6 && !row[4].isEmpty && row[0] != "0" && row[4] != "42.30" }
                 let first = (Double(fixes.first![4])!, Double(fixes.first![5])!), last = (Double(fixes.last![4])!, Double(fixes.last![5])!)
                 #expect(LocalGeodesy.distance(first, (e.lat, e.lon)) > 200, sourceLocation: sourceLocation)
                 #expect(LocalGeodesy.distance(last, (e.lat, e.lon)) > 200, sourceLocation: sourceLocation)

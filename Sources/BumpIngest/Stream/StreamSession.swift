@@ -350,7 +350,15 @@ final class OpenTrip {
     private var skipThrough = -Double.infinity
     /// Rows that reached the detector.
     private(set) var accepted = 0
+    /// The first fix to arrive and the earliest in time: the start's privacy circles until the
+    /// trip closes (a fix with a wrong clock can be the earliest, far from the start).
     var firstFix: Fix?
+    var earliestFix: Fix?
+
+    /// Whether a point lies within `distance` of where the trip began, as far as known.
+    func nearStart(_ lat: Double, _ lon: Double, within distance: Double) -> Bool {
+        [firstFix, earliestFix].contains { f in f.map { LocalGeodesy.distance(($0.lat, $0.lon), (lat, lon)) <= distance } ?? false }
+    }
     /// The last fix kept (at most one a second, as batch ingest keeps them).
     var lastKeptFix: Fix?
     /// The last fix already committed, to join provisional coverage across commits.
@@ -379,9 +387,10 @@ final class OpenTrip {
     private var prior: (end: Double, samples: Int, fixes: Int)?
     private var samplesAfterPrior = 0, fixesAfterPrior = 0
 
-    func resume(from progress: (end: Double, samples: Int, fixes: Int, firstFix: Fix?)) {
+    func resume(from progress: (end: Double, samples: Int, fixes: Int, firstFix: Fix?, earliestFix: Fix?)) {
         prior = (progress.end, progress.samples, progress.fixes)
-        if let f = progress.firstFix, firstFix == nil || f.t < firstFix!.t { firstFix = f }
+        if let f = progress.firstFix { firstFix = f }
+        if let f = progress.earliestFix, earliestFix == nil || f.t < earliestFix!.t { earliestFix = f }
     }
 
     func takeHeld() -> [TraceRow] {
@@ -409,7 +418,8 @@ final class OpenTrip {
         if row.hasFix, lastKeptFix == nil || abs(row.t - lastKeptFix!.t) >= 1_000 {
             let fix = Fix(t: row.t, lat: row.lat, lon: row.lon, speed: row.speed, accuracy: row.accuracy)
             lastKeptFix = fix
-            if firstFix == nil || fix.t < firstFix!.t { firstFix = fix }
+            if firstFix == nil { firstFix = fix }
+            if earliestFix == nil || fix.t < earliestFix!.t { earliestFix = fix }
             newFixes.append(fix)
         }
         return takeReady(at: streamTime)
@@ -436,8 +446,8 @@ final class OpenTrip {
         for p in pendingEvents {
             let e = p.event
             guard e.lat.isFinite && e.lon.isFinite else { trimmed += 1; continue }
-            guard let first = firstFix else { waiting.append(p); continue }
-            if privacyTrim > 0 && LocalGeodesy.distance((first.lat, first.lon), (e.lat, e.lon)) <= privacyTrim {
+            guard firstFix != nil else { waiting.append(p); continue }
+            if privacyTrim > 0 && nearStart(e.lat, e.lon, within: privacyTrim) {
                 trimmed += 1
                 continue
             }
@@ -454,7 +464,7 @@ final class OpenTrip {
         let stretch = (lastCommittedFix.map { [$0] } ?? []) + newFixes
         let m = transformer.metresPerUnit
         for f in stretch {
-            if privacyTrim > 0, let first = firstFix, LocalGeodesy.distance((first.lat, first.lon), (f.lat, f.lon)) <= privacyTrim { continue }
+            if privacyTrim > 0, nearStart(f.lat, f.lon, within: privacyTrim) { continue }
             var x = [f.lon], y = [f.lat]
             if transformer.forward(lons: &x, lats: &y).isEmpty { track.append((x[0] * m, y[0] * m, f.t)) }
         }
