@@ -93,7 +93,7 @@ struct IngestSummary {
             try err.write("\(path): \(TraceFiles.describe(trace.outcome)), \(trace.outcome.stats.rows) rows, \(outcome.events) events\n")
             if let dropped = TraceFiles.droppedSamples(trace.trips.map(\.stats), path: path) { try err.write(dropped) }
             for name in outcome.duplicateTrips {
-                try err.write("warning: \(path): trip '\(name)' (same time and phone) is already in the store from another file; skipped\n")
+                try err.write("warning: \(path): trip '\(name)' is already in the store from another file (same name, overlapping time, no other phone named); skipped, so its hits do not count twice: give it another name if it is another trip\n")
             }
             for (from, to) in outcome.renamedTrips {
                 try err.write("note: \(path): the store already holds another trip named '\(from)' (at another time or from another phone); this one is stored as '\(to)'\n")
