@@ -98,11 +98,15 @@ public struct AccessSettings: Sendable {
             || path.hasPrefix("/vendor/leaflet/") || path.hasPrefix("/open311/v2/")
     }
 
-    /// The route a path can reach, for choosing its role: percent escapes decoded, empty
-    /// segments dropped, lower case (a stricter match only ever asks for more).
+    /// The route a path can reach, for choosing its role: percent escapes decoded, empty and
+    /// `.` segments dropped, `..` applied, lower case (a stricter match only ever asks for more).
     static func normalized(_ path: String) -> String {
         let decoded = path.removingPercentEncoding ?? path
-        return "/" + decoded.lowercased().split(separator: "/").joined(separator: "/")
+        var segments: [Substring] = []
+        for segment in decoded.lowercased().split(separator: "/") where segment != "." {
+            if segment == ".." { _ = segments.popLast() } else { segments.append(segment) }
+        }
+        return "/" + segments.joined(separator: "/")
     }
 
     /// The token with this secret, checking every token in time that does not depend on which
