@@ -327,9 +327,17 @@ public final class Filer: Sendable {
     /// Our request for the entry (carrying its reference), in any status, made since the entry.
     func findOwn(_ f: FilingRecord) async throws(GeoReportError) -> ServiceRequest? {
         let end = Self.searchEnd(now())
-        let made = Date(timeIntervalSince1970: max(f.createdAt - 3_600, end.timeIntervalSince1970 - 90 * 86_400))
-        let recent = try await client.requests(serviceCode: f.serviceCode, start: min(made, end), end: end)
-        return recent.first { $0.description?.contains(f.reference) == true }
+        // From a day before the entry was made (the server's clock may run behind ours), in
+        // windows of at most 90 days: one for any entry younger than that, more for one that
+        // sat parked for months.
+        var start = min(Date(timeIntervalSince1970: f.createdAt - 86_400), end.addingTimeInterval(-2 * 86_400))
+        repeat {
+            let stop = min(start.addingTimeInterval(90 * 86_400), end)
+            let found = try await client.requests(serviceCode: f.serviceCode, start: start, end: stop)
+            if let ours = found.first(where: { $0.description?.contains(f.reference) == true }) { return ours }
+            start = stop
+        } while start < end
+        return nil
     }
 
     func newRequest(for f: FilingRecord) -> NewRequest {

@@ -230,6 +230,26 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("an entry that waited months still finds the request its lost POST made, in 90-day windows")
+    func oldEntryFindsItsRequest() async throws {
+        try await FilingFixture.with(potholes: 1) { f in
+            let plan = try await f.filer().plan()
+            let queued = try #require(try f.store.enqueueFilings(plan.compactMap(\.entry), at: Date()).first)
+            // Its POST landed 50 days after it was queued; the answer was lost.
+            let made = Date().addingTimeInterval(50 * 86_400)
+            _ = try f.city.addCityRequest(
+                NewRequest(serviceCode: "pothole", lat: queued.lat, long: queued.lon, description: queued.description,
+                           attributes: ["severity": "high"]), serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: made)
+            // Looked at again 200 days after it was queued.
+            let later = Date().addingTimeInterval(200 * 86_400)
+            let filer = try await f.filer(now: { later })
+            _ = await filer.processDue()
+            let entry = try #require(try f.store.filings().first)
+            #expect(entry.state == .filed && entry.serviceRequestID != nil, "\(entry.state)")
+            #expect(f.proxy.postsSeen == 0, "found, not posted again")
+        }
+    }
+
     @Test("an absurd Retry-After is capped at a day, not a crash")
     func retryAfterCapped() async throws {
         try await FilingFixture.with(potholes: 1) { f in
