@@ -59,8 +59,9 @@ public final class StoreWriter {
 
     /// Whether a trip is the stored one of its name sent again: the phones, where both are
     /// named, agree and the two share at least half the shorter one's time (a re-export may
-    /// add or cut a little). When in doubt it is the same: a trip counted twice could make one
-    /// trip's hits look like two trips' evidence.
+    /// add or cut a little). A trip without a time span counts as the same (a trip counted
+    /// twice could make one trip's hits look like two trips' evidence); one whose times carry
+    /// no date never does (see below).
     static func isSame(_ trip: DetectedTrace.Trip, _ stored: TraceStore.TripIdentity) -> Bool {
         if let a = trip.device, let b = stored.device, a != b { return false }
         let (start, end) = trip.span
