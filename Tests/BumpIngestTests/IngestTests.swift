@@ -56,6 +56,15 @@ func ingest(_ batches: [[String]], settings: IngestSettings = IngestSettings()) 
     return (store, outcomes)
 }
 
+/// Canonical CSV lines (header first) with their times rewritten as seconds since the first row.
+func secondsSinceStart(_ lines: [Substring]) -> [Substring] {
+    let t0 = Double(lines[1].split(separator: ",", maxSplits: 1)[0])!
+    return [lines[0]] + lines.dropFirst().map { line -> Substring in
+        let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+        return Substring("\(TraceWriter.fixed((Double(fields[0])! - t0) / 1_000, places: 4)),\(fields[1])")
+    }
+}
+
 /// Clusters reduced to what must not depend on ingest order.
 func fingerprint(_ store: TraceStore) throws -> [String] {
     try store.clusters().map { "\($0.cls.rawValue) \(Int(($0.x * 100).rounded())) \(Int(($0.y * 100).rounded())) \($0.summary.events) \($0.summary.passes)" }.sorted()
@@ -105,11 +114,7 @@ struct IngestTests {
         #expect(try store.existingTrips([stem, stem + "#2", stem + "#3"]) == [stem, stem + "#2"])
 
         // Times without a date (seconds since the start) cannot tell two days apart: renamed.
-        let t0 = Double(lines[1].split(separator: ",", maxSplits: 1)[0])!
-        let relative = [lines[0]] + lines.dropFirst().map { line -> Substring in
-            let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-            return Substring("\(TraceWriter.fixed((Double(fields[0])! - t0) / 1_000, places: 4)),\(fields[1])")
-        }
+        let relative = secondsSinceStart(lines)
         let monday = try write("monday", relative), tuesday = try write("tuesday", Array(relative.dropLast(30)))
         let (days, dayOutcomes) = try ingest([[monday, tuesday]])
         #expect(dayOutcomes[1].renamedTrips.map(\.to) == [stem + "#2"] && dayOutcomes[1].duplicateTrips.isEmpty)
@@ -148,20 +153,27 @@ struct IngestTests {
         try expectTrimmed(store, files: city.files)
     }
 
-    @Test("a fix with a wrong clock (t = 0) mid-file does not move the trim away from where the drive began")
-    func privacyTrimWrongClock() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-clock-\(UUID().uuidString)")
+    /// The first ten trips of the test city, each file's lines changed by `edit`, in a
+    /// temporary folder (removed by the caller).
+    func editedCity(_ edit: (inout [Substring]) -> Void) throws -> (dir: URL, files: [String]) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-edited-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         var files: [String] = []
         for path in TestCity.shared.files.prefix(10) {
             var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-            // Sorted by time, this fix would be the trip's start, kilometres from the real one.
-            lines.insert("0,,,,42.30,-71.10,0,20", at: lines.count / 2)
+            edit(&lines)
             let url = dir.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
             try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
             files.append(url.path)
         }
+        return (dir, files)
+    }
+
+    @Test("a fix with a wrong clock (t = 0) mid-file does not move the trim away from where the drive began")
+    func privacyTrimWrongClock() throws {
+        // Sorted by time, this fix would be the trip's start, kilometres from the real one.
+        let (dir, files) = try editedCity { $0.insert("0,,,,42.30,-71.10,0,20", at: $0.count / 2) }
+        defer { try? FileManager.default.removeItem(at: dir) }
         let (store, outcomes) = try ingest([files])
         #expect(outcomes.reduce(0) { $0 + $1.trimmedEvents } > 0)
         try expectTrimmed(store, files: files)
@@ -169,19 +181,12 @@ struct IngestTests {
 
     @Test("a stale fix first (where the phone was before) does not move the trim away from where the drive began")
     func privacyTrimStaleFirstFix() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-stale-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        var files: [String] = []
-        for path in TestCity.shared.files.prefix(10) {
-            var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let (dir, files) = try editedCity { lines in
             let t0 = Double(lines[1].split(separator: ",", maxSplits: 1)[0])!
             // First to arrive and earliest in time, kilometres from the drive.
             lines.insert(Substring("\(TraceWriter.fixed(t0 - 1_000, places: 1)),,,,42.30,-71.10,0,20"), at: 1)
-            let url = dir.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
-            try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
-            files.append(url.path)
         }
+        defer { try? FileManager.default.removeItem(at: dir) }
         let (store, _) = try ingest([files])
         try expectTrimmed(store, files: files)
     }

@@ -227,13 +227,8 @@ struct PhoneFormatIngestTests {
         let (dir, _) = try export(.gpx)
         let csv = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".csv") })
         let path = dir + "/" + csv
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        let t0 = Double(lines[1].split(separator: ",", maxSplits: 1)[0])!
         // The accelerometer in seconds since the start, the track with dates.
-        let relative = [lines[0]] + lines.dropFirst().map { line -> Substring in
-            let fields = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-            return Substring("\(TraceWriter.fixed((Double(fields[0])! - t0) / 1_000, places: 4)),\(fields[1])")
-        }
+        let relative = secondsSinceStart(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n"))
         try (relative.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let input = try #require(try TraceInputs.find([dir]).first?.input)
         let (got, outcome) = try events(input)

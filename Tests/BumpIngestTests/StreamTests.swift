@@ -52,6 +52,17 @@ func stream(_ bytes: [UInt8], into store: TraceStore, settings: StreamSettings =
 
 @Suite("Streaming ingestion", .serialized)
 struct StreamTests {
+    /// The first half of the city stream into `store`, committed (the commit interval has
+    /// passed), then the process "dies": no finish. Returns the stream and where it was cut.
+    func killedAtHalf(_ store: TraceStore) throws -> (bytes: [UInt8], half: Int) {
+        let bytes = cityStream()
+        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
+        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
+        _ = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
+        _ = try session.poll(now: 10)
+        return (bytes, half)
+    }
+
     @Test("the same city streamed (interleaved, in time order) and ingested as files gives the same store")
     func parityWithBatch() throws {
         let (batch, _) = try ingest([TestCity.shared.files])
@@ -75,14 +86,9 @@ struct StreamTests {
 
     @Test("killed mid-stream and sent again from the start: the store ends as if nothing happened")
     func resumeAfterKill() throws {
-        let bytes = cityStream()
         let (batch, _) = try ingest([TestCity.shared.files])
         let store = try temporaryStore()
-        // Half the stream, committed, then the process "dies": no finish.
-        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
-        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
-        _ = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
-        _ = try session.poll(now: 10)  // the commit interval has passed
+        let (bytes, _) = try killedAtHalf(store)
         let open = try store.openTrips()
         #expect(!open.isEmpty)
         let closedBefore = try store.counts().trips - open.count
@@ -101,13 +107,9 @@ struct StreamTests {
 
     @Test("killed mid-stream and continued without sending again: counts add up, and events near where the trips were picked up are kept")
     func continueAfterKill() throws {
-        let bytes = cityStream()
         let (batch, _) = try ingest([TestCity.shared.files])
         let store = try temporaryStore()
-        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
-        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
-        _ = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
-        _ = try session.poll(now: 10)
+        let (bytes, half) = try killedAtHalf(store)
         let resumed = Set(try store.openTrips().map(\.name))
         #expect(!resumed.isEmpty)
         // The producer goes on from where it was; the first row after the cut sets the time.
@@ -133,12 +135,8 @@ struct StreamTests {
 
     @Test("a trip a killed stream left open and nobody sends again is closed with the privacy trim")
     func dormantTripCloses() throws {
-        let bytes = cityStream()
         let store = try temporaryStore()
-        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
-        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
-        _ = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
-        _ = try session.poll(now: 10)
+        _ = try killedAtHalf(store)
         let open = try store.openTrips()
         #expect(!open.isEmpty)
         let restarted = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
@@ -151,12 +149,8 @@ struct StreamTests {
 
     @Test("retention deletes trips a stream left open once they are that old, with their raw fixes; not while they are new")
     func retentionTakesStaleOpenTrips() throws {
-        let bytes = cityStream()
         let store = try temporaryStore()
-        let half = bytes.prefix(bytes.count / 2).lastIndex(of: UInt8(ascii: "\n"))! + 1
-        let session = try StreamSession(store: store, format: .ndjson, settings: StreamSettings())
-        _ = try Array(bytes[..<half]).withUnsafeBytes { try session.consume($0, now: 0) }
-        _ = try session.poll(now: 10)
+        _ = try killedAtHalf(store)
         let open = try store.openTrips()
         let fixesKept = Int(try store.text("SELECT COUNT(*) FROM stream_fix"))!
         #expect(!open.isEmpty && fixesKept > 0)
