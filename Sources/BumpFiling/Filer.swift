@@ -292,8 +292,8 @@ public final class Filer: Sendable {
             return save(f, "parked for staff: \(why): \(error)") != nil ? .parked : .skipped
         }
         var delay = settings.backoff(attempt: f.attempts, random: Double.random(in: 0...1))
-        // The server's own Retry-After (429, 503) wins over a shorter backoff, up to a day.
-        if let asked = error.retryAfter { delay = max(delay, min(asked, 86_400)) }
+        // The server's own Retry-After (429, 503; at most a day) wins over a shorter backoff.
+        if let asked = error.retryAfter { delay = max(delay, asked) }
         if posted, error.kind != .serverFailure(status: 429) { delay = max(delay, settings.unknownOutcomeDelay ?? settings.endpoint.timeout) }
         f.nextAttemptAt = now().timeIntervalSince1970 + delay
         logger.notice("filing \(f.id) (cluster \(f.clusterID)): \(what) (\(error.message)); retry in \(String(format: "%.1f", delay)) s")
