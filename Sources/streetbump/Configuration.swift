@@ -151,11 +151,20 @@ struct Configuration {
     func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let d = try number(key) else { return nil }
         guard range.contains(d) else {
-            let bounds = range.lowerBound == .leastNonzeroMagnitude
-                ? "above 0 and at most \(Self.show(range.upperBound))" : "between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound))"
-            throw FileError(path: values[key]!.origin, message: "\(key) = \(values[key]!.value) must be \(bounds)")
+            throw FileError(path: values[key]!.origin,
+                            message: "\(key) = \(values[key]!.value) must be between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound))")
         }
         return d
+    }
+
+    /// `retention_days`, for `serve` and `purge` alike: above 0, since 0 or less would delete
+    /// every trip (it is not an off switch).
+    func retentionDays() throws -> Double? {
+        guard let days = try number("retention_days", in: 0...36_500) else { return nil }
+        guard days > 0 else {
+            throw FileError(path: values["retention_days"]!.origin, message: "retention_days = \(values["retention_days"]!.value) must be above 0 (it is not an off switch: 0 would delete every trip)")
+        }
+        return days
     }
 
     /// A whole number in `range` (`2.9` is refused, not cut to 2), with an error naming where it was set.

@@ -207,7 +207,9 @@ struct CLITests {
         }
         // retention_days 0 or less would delete every trip every hour: serve refuses to start.
         let retention = try CLI.run(["serve", "--port", "0", "--no-file"], in: dir, environment: ["STREETBUMP_RETENTION_DAYS": "-1"])
-        #expect(retention.status != 0 && retention.stderr.contains("retention_days = -1 must be above 0 and at most 36500"), "\(retention.stderr)")
+        #expect(retention.status != 0 && retention.stderr.contains("retention_days = -1 must be between 0 and 36500"), "\(retention.stderr)")
+        let zero = try CLI.run(["purge", "--db", "commented.sqlite"], in: dir, environment: ["STREETBUMP_RETENTION_DAYS": "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("retention_days = 0 must be above 0"), "\(zero.stderr)")
     }
 
     @Test("known features re-label clusters and are never potholes")

@@ -17,7 +17,7 @@ struct Purge: ParsableCommand {
 
     func run() throws {
         // The setting is held to what `serve` accepts (above 0); a flag says what it means.
-        let days = try olderThan ?? (trip.isEmpty ? Configuration.current.number("retention_days", in: Double.leastNonzeroMagnitude...36_500) : nil)
+        let days = try olderThan ?? (trip.isEmpty ? Configuration.current.retentionDays() : nil)
         guard !trip.isEmpty || days != nil else {
             throw ValidationError("name a trip with --trip, or an age with --older-than (or set retention_days)")
         }

@@ -47,8 +47,7 @@ struct Serve: AsyncParsableCommand {
                 ownPort: { await ports.first { _ in true } }, logger: Logs.logger("streetbump.filer"),
                 interval: try config.number("filing_interval", in: 0.1...86_400) ?? 60))
         }
-        // Above 0: 0 or less would delete every trip, every hour (it is not "off").
-        if let days = try config.number("retention_days", in: Double.leastNonzeroMagnitude...36_500) {
+        if let days = try config.retentionDays() {
             services.append(RetentionLoop(store: db, ingest: ingest, days: days, logger: Logs.logger("streetbump.retention")))
         }
         let app = try buildApplication(store: db, settings: settings, logger: logger, services: services, onServerRunning: { port in
