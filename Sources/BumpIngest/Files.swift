@@ -106,14 +106,11 @@ public enum FileSystem {
         return out.sorted()
     }
 
-    /// Regular files under `path` (recursively, sorted), or `path` itself when it is a file.
-    public static func files(under path: String) throws -> [String] {
-        guard isDirectory(path) else { return [path] }
-        var out: [String] = []
-        for name in try entries(of: path) {
-            out.append(contentsOf: try files(under: path.hasSuffix("/") ? path + name : path + "/" + name))
-        }
-        return out.sorted()
+    /// The device and inode of a folder or file (links followed), to tell when one was seen.
+    public static func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
     }
 
     /// The whole file (for small inputs: settings, truth and asset tables).

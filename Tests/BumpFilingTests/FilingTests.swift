@@ -400,17 +400,19 @@ extension FilingCrashTests {
                 // A killed filer's lease is timeout + one more timeout (2 s) before a restart may look.
                 "STREETBUMP_OPEN311_TIMEOUT": "1",
             ]
-            var killed = 0
+            // Runs after the last filing exit on their own, so what matters is how many kills
+            // left work behind (a machine under load files fewer per run, never more).
+            var killedWithWorkLeft = 0
             for point in 0..<20 {
                 let filer = try streetbump(["file", "--db", f.store.path], environment: environment)
                 try await Task.sleep(for: .milliseconds(200 + 60 * (point % 10)))
-                if filer.isRunning {
-                    kill(filer.processIdentifier, SIGKILL)
-                    killed += 1
-                }
+                let killed = filer.isRunning
+                if killed { kill(filer.processIdentifier, SIGKILL) }
                 await exit(of: filer)
+                let filings = try f.store.filings()
+                if killed && (filings.count < 24 || filings.contains { $0.state != .filed }) { killedWithWorkLeft += 1 }
             }
-            #expect(killed >= 18, "nearly every run was killed mid-way (\(killed))")
+            #expect(killedWithWorkLeft >= 8, "kills landed while potholes were still to be filed (\(killedWithWorkLeft))")
             let last = try streetbump(["file", "--db", f.store.path, "--wait", "60"], environment: environment)
             await exit(of: last)
             #expect(last.terminationStatus == 0)

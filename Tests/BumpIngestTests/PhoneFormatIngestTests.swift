@@ -167,6 +167,20 @@ struct PhoneFormatIngestTests {
         #expect(found.count == 4)
     }
 
+    @Test("a link back to a parent folder is not followed round: each file is found once")
+    func linkLoop() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/day", withIntermediateDirectories: true)
+        try "t,ax,ay,az\n1780000000000,0,0,9.8\n".write(toFile: dir + "/day/trip.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/day/back", withDestinationPath: "..")
+        // A link to a folder that is not on the way down is read as usual.
+        let other = temporaryDirectory()
+        try "t,ax,ay,az\n1780000000000,0,0,9.8\n".write(toFile: other + "/linked.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/elsewhere", withDestinationPath: other)
+        let found = try TraceInputs.find([dir]).map(\.input.path)
+        #expect(found == [dir + "/day/trip.csv", dir + "/elsewhere/linked.csv"], "\(found.prefix(5))")
+    }
+
     @Test("metadata is read through gzip, with a size cap")
     func metadataThroughGzip() throws {
         let (dir, files) = try export(.sensorLoggerIOS)

@@ -169,7 +169,8 @@ public enum TraceInputs {
         for path in paths {
             if FileSystem.isDirectory(path) {
                 flushNamed()
-                out += try inputs(inFolder: path, top: true)
+                var onTheWay: [(device: UInt64, inode: UInt64)] = []
+                out += try inputs(inFolder: path, top: true, onTheWay: &onTheWay)
             } else if path.lowercased().hasSuffix(".zip") {
                 flushNamed()
                 out += zipInputs(path).map { ($0, false) }
@@ -257,7 +258,17 @@ public enum TraceInputs {
         }
     }
 
-    private static func inputs(inFolder folder: String, top: Bool) throws -> [(input: TraceInput, fromFolder: Bool)] {
+    /// The inputs in `folder` and below. Links are followed, but not into a folder already on
+    /// the way down (`onTheWay`: a link to a parent), so a loop reads nothing twice.
+    private static func inputs(
+        inFolder folder: String, top: Bool, onTheWay: inout [(device: UInt64, inode: UInt64)]
+    ) throws -> [(input: TraceInput, fromFolder: Bool)] {
+        let id = FileSystem.identity(folder)
+        if let id {
+            if onTheWay.contains(where: { $0 == id }) { return [] }
+            onTheWay.append(id)
+        }
+        defer { if id != nil { onTheWay.removeLast() } }
         let container = RecordingContainer.folder(folder)
         var out: [(input: TraceInput, fromFolder: Bool)] = []
         let recording = try recording(in: container)
@@ -270,7 +281,7 @@ public enum TraceInputs {
             let full = RecordingContainer.join(folder, name)
             if FileSystem.isDirectory(full) {
                 // An export's meta/ folder is part of it; any other folder is read on its own.
-                if recording == nil || name != "meta" { out += try inputs(inFolder: full, top: false) }
+                if recording == nil || name != "meta" { out += try inputs(inFolder: full, top: false, onTheWay: &onTheWay) }
             } else if recording != nil {
                 continue  // the export's files: read as the recording or listed as left out above
             } else if name.lowercased().hasSuffix(".zip") {
