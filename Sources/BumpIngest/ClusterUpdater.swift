@@ -16,7 +16,8 @@ public struct ClusterChanges: Sendable, Equatable {
 ///
 /// Clusters are a function of the set of events (see `EventClustering`), so the order trips
 /// arrived in does not matter. A cluster keeps its id (and review state) when most of its
-/// events stay together; new groups get new ids.
+/// events stay together; new groups get new ids, and take the review state of the decided
+/// clusters they absorbed when those agree.
 public enum ClusterUpdater {
     public static func update(store: TraceStore, settings: IngestSettings) throws -> ClusterChanges {
         guard let crs = try store.setting("crs") else { return ClusterChanges() }
@@ -53,10 +54,12 @@ public enum ClusterUpdater {
         var nextID = max(oldStates.keys.max() ?? 0, snapshot.highestID) + 1
         var taken = Set<Int64>()
         var ids = [Int64](repeating: 0, count: clusters.count)
+        var votesOf = [[Int64: Int]](repeating: [:], count: clusters.count)
         var changes = ClusterChanges()
         for c in clusters.indices.sorted(by: { clusters[$0].members.count > clusters[$1].members.count }) {
             var votes: [Int64: Int] = [:]
             for m in clusters[c].members { if let old = points[m].cluster { votes[old, default: 0] += 1 } }
+            votesOf[c] = votes
             let size = clusters[c].members.count
             let best = votes
                 .filter { !taken.contains($0.key) && ($0.value * 2 > size || $0.value * 2 > oldSizes[$0.key, default: 0]) }
@@ -73,6 +76,18 @@ public enum ClusterUpdater {
         }
         changes.removed = oldStates.count - taken.count
 
+        // Staff's decision stays with the defect: a cluster keeps its own, and one that took in
+        // most of the events of clusters staff decided on (a merge, or a trip bridging them)
+        // takes theirs when they agree.
+        func state(_ c: Int) -> String {
+            let own = oldStates[ids[c]] ?? "candidate"
+            guard own == "candidate" else { return own }
+            let absorbed = Set(votesOf[c].compactMap { old, count in
+                count * 2 > oldSizes[old, default: 0] ? oldStates[old].flatMap { $0 == "candidate" ? nil : $0 } : nil
+            })
+            return absorbed.count == 1 ? absorbed.first! : own
+        }
+
         var records: [ClusterRecord] = []
         var assignments: [(event: Int64, cluster: Int64)] = []
         for (c, cluster) in clusters.enumerated() {
@@ -85,7 +100,7 @@ public enum ClusterUpdater {
             let ll = (try? transformer.inverse(x: x, y: y)) ?? (lon: .nan, lat: .nan)
             records.append(ClusterRecord(
                 id: ids[c], x: x, y: y, lat: ll.lat, lon: ll.lon, cls: verdict.cls, confidence: verdict.confidence,
-                summary: summary, reasons: verdict.reasons, state: oldStates[ids[c]] ?? "candidate", knownFeature: asset?.id))
+                summary: summary, reasons: verdict.reasons, state: state(c), knownFeature: asset?.id))
             for mIndex in cluster.members { assignments.append((points[mIndex].id, ids[c])) }
             if verdict.cls == .pothole { changes.potholes += 1 }
         }
@@ -108,6 +123,8 @@ public enum ClusterUpdater {
         case missing
         /// Too far apart (metres) to be one defect: nothing recorded.
         case tooFar(Double)
+        /// Staff decided differently on the two (their states): one must be reopened first.
+        case decidedDifferently(String, String)
     }
 
     /// The farthest apart (metres) two clusters staff merge may be: GPS scatter splits one
@@ -120,6 +137,7 @@ public enum ClusterUpdater {
         let m = try CRSTransformer(to: crs).metresPerUnit
         let apart = ((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot() * m
         guard apart <= maxMergeDistance(settings) else { return .tooFar(apart) }
+        guard a.state == b.state || a.state == "candidate" || b.state == "candidate" else { return .decidedDifferently(a.state, b.state) }
         // An event of the other cluster, to find where its events went.
         let witness = try store.eventPositions(ofCluster: other).first?.key
         guard try store.editClusters(id, merging: other, splitAt: nil, detail: "with cluster \(other)", actor: actor, at: now) else { return .missing }

@@ -70,10 +70,15 @@ extension TraceStore {
         }
     }
 
-    /// A cluster's review history, oldest first.
+    /// A cluster's review history, oldest first: the decisions made on it and on the clusters
+    /// merged into it (by staff, or by trips bridging them), which are gone under their own ids.
     public func reviews(cluster id: Int64) throws -> [ReviewRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT cluster_id, action, detail, actor, at FROM review_action WHERE cluster_id = ? ORDER BY id", arguments: [id])
+            try Row.fetchAll(db, sql: """
+                WITH RECURSIVE lineage(id) AS (
+                    SELECT ? UNION SELECT l.old_id FROM cluster_lineage l JOIN lineage ON l.new_id = lineage.id)
+                SELECT cluster_id, action, detail, actor, at FROM review_action WHERE cluster_id IN lineage ORDER BY id
+                """, arguments: [id])
                 .map { ReviewRecord(clusterID: $0[0], action: $0[1], detail: $0[2], actor: $0[3], at: $0[4]) }
         }
     }
@@ -131,6 +136,11 @@ extension TraceStore {
                            arguments: [id, kind, detail, actor, now.timeIntervalSince1970, lat, lon])
             try db.execute(sql: "INSERT INTO cluster_edit(kind, ax, ay, bx, by, review_id) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [kind, a.x, a.y, b.x, b.y, db.lastInsertedRowID])
+            // A merge is in both clusters' histories, whichever id the merged one keeps.
+            if let other, let o = try Row.fetchOne(db, sql: "SELECT lat, lon FROM cluster WHERE id = ?", arguments: [other]) {
+                try db.execute(sql: "INSERT INTO review_action(cluster_id, action, detail, actor, at, lat, lon) VALUES (?, 'merge', ?, ?, ?, ?, ?)",
+                               arguments: [other, "with cluster \(id)", actor, now.timeIntervalSince1970, o[0], o[1]])
+            }
             return true
         }
     }
@@ -152,7 +162,6 @@ extension TraceStore {
 }
 
 extension TraceStore {
-    /// The cluster whose centre is nearest (`x`, `y`) in CRS units.
     /// The cluster an event (by key) belongs to now.
     public func clusterID(ofEvent key: UInt64) throws -> Int64? {
         try pool.read { db in
@@ -160,6 +169,7 @@ extension TraceStore {
         }
     }
 
+    /// The cluster whose centre is nearest (`x`, `y`) in CRS units.
     public func clusterNearest(x: Double, y: Double) throws -> Int64? {
         try pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT id FROM cluster ORDER BY (x - ?) * (x - ?) + (y - ?) * (y - ?) LIMIT 1", arguments: [x, x, y, y])

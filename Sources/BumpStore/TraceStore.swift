@@ -135,6 +135,12 @@ public final class TraceStore: Sendable {
         m.registerMigration("v6: how many events timed a cluster's dip to strike") { db in
             try db.execute(sql: "ALTER TABLE cluster ADD COLUMN timed_hits INTEGER NOT NULL DEFAULT 0")
         }
+        m.registerMigration("v7: where clusters that are gone went") { db in
+            // A cluster merged into another (by staff, or by a trip bridging the two) leaves
+            // its id here with the cluster that took most of its events, so its history is
+            // found from the cluster it became.
+            try db.execute(sql: "CREATE TABLE cluster_lineage (old_id INTEGER PRIMARY KEY, new_id INTEGER NOT NULL)")
+        }
         return m
     }
 
@@ -348,11 +354,13 @@ public final class TraceStore: Sendable {
     static func replaceClusters(_ db: Database, _ clusters: [ClusterRecord], assignments: [(event: Int64, cluster: Int64)],
                                 previous: [EventPoint]) throws {
         let kept = Set(clusters.map(\.id))
-        for id in try Int64.fetchAll(db, sql: "SELECT id FROM cluster") where !kept.contains(id) {
+        let gone = Set(try Int64.fetchAll(db, sql: "SELECT id FROM cluster")).subtracting(kept)
+        for id in gone {
             // Explicitly, so a store opened without foreign keys is the same.
             try db.execute(sql: "UPDATE event SET cluster_id = NULL WHERE cluster_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM cluster WHERE id = ?", arguments: [id])
         }
+        try recordLineage(db, gone: gone, assignments: assignments, previous: previous)
         let columns = ["x", "y", "lat", "lon", "class", "confidence", "events", "trips", "devices", "passes", "hits", "hit_ratio",
                        "opposite_passes", "opposite_hits", "directions", "severity", "strength", "median_peak", "median_lateral_ratio",
                        "dip_share", "dip_to_strike", "timed_hits", "votes", "first_seen", "last_seen", "state", "reasons", "known_feature_id"]
@@ -382,6 +390,23 @@ public final class TraceStore: Sendable {
         for event in before.keys { try assign.execute(arguments: [nil as Int64?, event]) }
     }
 
+    /// For each cluster that is gone, the new cluster that took more than half of its events.
+    private static func recordLineage(_ db: Database, gone: Set<Int64>, assignments: [(event: Int64, cluster: Int64)],
+                                      previous: [EventPoint]) throws {
+        guard !gone.isEmpty else { return }
+        var oldCluster: [Int64: Int64] = [:]
+        var sizes: [Int64: Int] = [:]
+        for p in previous { if let c = p.cluster, gone.contains(c) { oldCluster[p.id] = c; sizes[c, default: 0] += 1 } }
+        var went: [Int64: [Int64: Int]] = [:]
+        for a in assignments { if let old = oldCluster[a.event] { went[old, default: [:]][a.cluster, default: 0] += 1 } }
+        let record = try db.makeStatement(sql: "INSERT INTO cluster_lineage(old_id, new_id) VALUES (?, ?) ON CONFLICT(old_id) DO UPDATE SET new_id = excluded.new_id")
+        for (old, targets) in went {
+            if let (new, count) = targets.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }), count * 2 > sizes[old, default: 0] {
+                try record.execute(arguments: [old, new])
+            }
+        }
+    }
+
     // MARK: Reading clusters
 
     /// Clusters, most confident first, optionally of some classes only.
@@ -397,12 +422,12 @@ public final class TraceStore: Sendable {
         try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM cluster WHERE id = ?", arguments: [id]).map(Self.cluster(from:)) }
     }
 
-    /// The events of a cluster with their trip names, oldest first.
-    public func events(ofCluster id: Int64) throws -> [(trip: String, device: String?, event: BumpEvent)] {
+    /// The events of a cluster with their trip names, oldest first (`limit` of them after `offset`).
+    public func events(ofCluster id: Int64, limit: Int = .max, offset: Int = 0) throws -> [(trip: String, device: String?, event: BumpEvent)] {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT t.name, t.device, e.* FROM event e JOIN trip t ON t.id = e.trip_id WHERE e.cluster_id = ? ORDER BY e.t
-                """, arguments: [id]).map { r in
+                SELECT t.name, t.device, e.* FROM event e JOIN trip t ON t.id = e.trip_id WHERE e.cluster_id = ? ORDER BY e.t, e.id LIMIT ? OFFSET ?
+                """, arguments: [id, limit, offset]).map { r in
                 var e = BumpEvent(trip: 0, t: r["t"])
                 e.lat = r["lat"]
                 e.lon = r["lon"]

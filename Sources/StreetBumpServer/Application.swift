@@ -38,6 +38,7 @@ public func buildApplication(store: TraceStore, settings: ServerSettings, logger
     let router = Router(context: AppContext.self)
     let metrics = ServerMetrics()
     router.add(middleware: MetricsMiddleware(metrics: metrics))
+    router.add(middleware: APIErrorMiddleware())
     router.add(middleware: AccessMiddleware(settings: settings.access))
     metrics.addRoutes(to: router, store: store)
     router.get("/healthz") { _, _ in "ok\n" }

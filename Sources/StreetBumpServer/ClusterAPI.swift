@@ -18,12 +18,15 @@ public struct ClusterAPI: Sendable {
         router.get("/api/v1/clusters.csv") { request, _ in
             try self.respond { try self.list(request, csv: true) }
         }
-        router.get("/api/v1/clusters/:id") { _, context in
+        router.get("/api/v1/clusters/:id") { request, context in
             try self.respond {
                 guard let id = context.parameters.get("id", as: Int64.self), let c = try self.store.cluster(id: id) else {
                     throw APIError(.notFound, "no such cluster")
                 }
-                return Self.json(try self.evidence(c))
+                let q = try Self.query(request)
+                let limit = Int(min(max(try q["events_limit"].map { try Self.number($0, "events_limit") } ?? 500, 0), 10_000))
+                let offset = Int(min(max(try q["events_offset"].map { try Self.number($0, "events_offset") } ?? 0, 0), 1e9))
+                return Self.json(try self.evidence(c, eventsLimit: limit, eventsOffset: offset))
             }
         }
     }
@@ -50,8 +53,15 @@ public struct ClusterAPI: Sendable {
                 return k
             })
         }
-        // Empty means no filter, as for `class`.
-        let states = q["state"].flatMap { $0.isEmpty ? nil : Set($0.split(separator: ",").map(String.init)) }
+        // Empty means no filter, as for `class`; a mistyped state is refused, not an empty answer.
+        let states = try q["state"].flatMap { $0.isEmpty ? nil : $0 }.map { list in
+            Set(try list.split(separator: ",").map { name in
+                guard Self.states.contains(String(name)) else {
+                    throw APIError(.badRequest, "state must be one of \(Self.states.joined(separator: ", ")), got '\(name)'")
+                }
+                return String(name)
+            })
+        }
         let minConfidence = try q["min_confidence"].map { try Self.number($0, "min_confidence") } ?? 0
         var box: (minLon: Double, minLat: Double, maxLon: Double, maxLat: Double)?
         if let b = q["bbox"] {
@@ -77,12 +87,17 @@ public struct ClusterAPI: Sendable {
                         body: .init(byteBuffer: ByteBuffer(string: geo)))
     }
 
-    /// One cluster: its GeoJSON feature, every event with its trip, and its requests.
-    func evidence(_ c: ClusterRecord) throws -> String {
+    /// The review states a cluster can be in.
+    static let states = ["candidate", "confirmed", "rejected", "known_asset"]
+
+    /// One cluster: its GeoJSON feature, its events with their trips (`eventsLimit` after
+    /// `eventsOffset`, oldest first; `events_total` says how many there are), its requests and
+    /// the decisions made on it.
+    func evidence(_ c: ClusterRecord, eventsLimit: Int = .max, eventsOffset: Int = 0) throws -> String {
         let feature = ClusterExport.geoJSON([c], crs: try store.setting("crs") ?? "")
         let line = feature.components(separatedBy: "\n").dropFirst().first ?? ""
         let featureJSON = line.isEmpty ? "null" : line
-        let events = try store.events(ofCluster: c.id).map { trip, device, e in
+        let events = try store.events(ofCluster: c.id, limit: eventsLimit, offset: eventsOffset).map { trip, device, e in
             "{\"trip\":\(TraceWriter.jsonString(trip)),\"device\":\(device.map(TraceWriter.jsonString) ?? "null"),\"t\":\(TraceWriter.jsonString(Timestamp.iso(e.t))),"
                 + "\"speed\":\(Self.num(e.speed, 2)),\"peak\":\(Self.num(e.peak, 3)),\"lateral_ratio\":\(Self.num(e.lateralRatio, 3)),"
                 + "\"dip_to_strike\":\(Self.num(e.dipToStrike, 2)),"
@@ -95,10 +110,10 @@ public struct ClusterAPI: Sendable {
                 + "\"status\":\(f.requestStatus.map(TraceWriter.jsonString) ?? "null"),\"last_error\":\(f.lastError.map(TraceWriter.jsonString) ?? "null")}"
         }
         let reviews = try store.reviews(cluster: c.id).map { r in
-            "{\"action\":\(TraceWriter.jsonString(r.action)),\"detail\":\(r.detail.map(TraceWriter.jsonString) ?? "null"),"
+            "{\"cluster_id\":\(r.clusterID),\"action\":\(TraceWriter.jsonString(r.action)),\"detail\":\(r.detail.map(TraceWriter.jsonString) ?? "null"),"
                 + "\"actor\":\(TraceWriter.jsonString(r.actor)),\"at\":\(TraceWriter.jsonString(Timestamp.iso(r.at * 1_000)))}"
         }
-        return "{\"cluster\":\(featureJSON),\"events\":[\(events.joined(separator: ","))],\"requests\":[\(requests.joined(separator: ","))],"
+        return "{\"cluster\":\(featureJSON),\"events_total\":\(c.summary.events),\"events_offset\":\(eventsOffset),\"events\":[\(events.joined(separator: ","))],\"requests\":[\(requests.joined(separator: ","))],"
             + "\"reviews\":[\(reviews.joined(separator: ","))]}"
     }
 
@@ -132,3 +147,24 @@ struct APIError: Error {
         self.message = message
     }
 }
+
+/// Errors under `/api/` answer JSON with a message, as the routes' own refusals do: an unknown
+/// route, a wrong method (404 here: the router does not tell them apart) or a body too large
+/// would otherwise come back with an empty body a client cannot explain.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            let fallback = switch error.status {
+            case .notFound: "no such API route: \(request.method) \(request.uri.path)"
+            case .contentTooLarge: "the request body is too large"
+            default: error.status.reasonPhrase
+            }
+            let message = (error as? HTTPError)?.body ?? fallback
+            return ClusterAPI.json("{\"error\":\(TraceWriter.jsonString(message))}", status: error.status)
+        }
+    }
+}
+

@@ -14,6 +14,10 @@ public struct ReviewAPI: Sendable {
     /// Base-map tiles (`https://…/{z}/{x}/{y}.png`); nil draws the driven streets instead.
     public let tileURL: String?
 
+    /// One decision at a time: each checks what the reviewer saw against the store, then acts,
+    /// and two must not both pass the check (a double-click splitting twice).
+    private let decisions = NSLock()
+
     public init(store: TraceStore, ingest: IngestSettings, tileURL: String?) {
         self.store = store
         self.ingest = ingest
@@ -40,7 +44,7 @@ public struct ReviewAPI: Sendable {
             }
             // With tokens, decisions are recorded under the token's name; locally, as the page says.
             let actor = context.caller.viaToken ? context.caller.name : (fields["actor"] as? String).map { String($0.prefix(100)) } ?? "local"
-            return try self.act(name, on: id, fields: fields, actor: actor)
+            return try self.decisions.withLock { try self.act(name, on: id, fields: fields, actor: actor) }
         }
         // A resident's deletion request.
         router.delete("/api/v1/trips/:name") { _, context in
@@ -67,32 +71,44 @@ public struct ReviewAPI: Sendable {
         return v == v.rounded() && v.magnitude < 1e15 ? Int64(v) : nil
     }
 
+    static func error(_ message: String, _ status: HTTPResponse.Status) -> Response {
+        ClusterAPI.json("{\"error\":\(TraceWriter.jsonString(message))}", status: status)
+    }
+
     func act(_ name: String, on id: Int64, fields: [String: Any], actor: String) throws -> Response {
-        let notFound = ClusterAPI.json("{\"error\":\"no such cluster\"}", status: .notFound)
+        guard let cluster = try store.cluster(id: id) else { return Self.error("no such cluster: \(id) (merged, split or re-clustered since? reload)", .notFound) }
+        // What the reviewer saw, when the page says: someone may have acted since.
+        if let seen = fields["expected_state"] as? String, seen != cluster.state {
+            return Self.error("cluster \(id) is \(cluster.state) now, not \(seen): someone else decided meanwhile; look again", .conflict)
+        }
+        if let seen = Self.integer(fields["events"]), seen != Int64(cluster.summary.events) {
+            return Self.error("cluster \(id) has \(cluster.summary.events) events now, not \(seen): it changed meanwhile; look again", .conflict)
+        }
         switch name {
         case "merge":
             guard let other = Self.integer(fields["with"]) else {
-                return ClusterAPI.json("{\"error\":\"merge needs the other cluster's id (an integer) in 'with'\"}", status: .badRequest)
+                return Self.error("merge needs the other cluster's id (an integer) in 'with'", .badRequest)
             }
-            if other == id { return ClusterAPI.json("{\"error\":\"a cluster cannot merge with itself\"}", status: .badRequest) }
+            if other == id { return Self.error("a cluster cannot merge with itself", .badRequest) }
+            guard try store.cluster(id: other) != nil else { return Self.error("there is no cluster \(other) to merge with", .unprocessableContent) }
             switch try ClusterUpdater.merge(store: store, settings: ingest, id, with: other, actor: actor, at: Date()) {
             case .merged(let merged): return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(merged)]}")
-            case .missing: return notFound
+            case .missing: return Self.error("no such cluster", .notFound)
             case .tooFar(let metres):
                 let limit = Int(ClusterUpdater.maxMergeDistance(ingest))
-                return ClusterAPI.json("{\"error\":\"clusters \(id) and \(other) are \(Int(metres.rounded())) m apart: too far to be one defect (at most \(limit) m)\"}",
-                                       status: .unprocessableContent)
+                return Self.error("clusters \(id) and \(other) are \(Int(metres.rounded())) m apart: too far to be one defect (at most \(limit) m)", .unprocessableContent)
+            case let .decidedDifferently(a, b):
+                return Self.error("cluster \(id) is \(a) and cluster \(other) \(b): reopen one before merging them", .conflict)
             }
         case "split":
-            guard try store.cluster(id: id) != nil else { return notFound }
             guard let parts = try ClusterUpdater.split(store: store, settings: ingest, id, actor: actor, at: Date()) else {
-                return ClusterAPI.json("{\"error\":\"its events are all at one spot: nothing to split\"}", status: .unprocessableContent)
+                return Self.error("its events are all at one spot: nothing to split", .unprocessableContent)
             }
             return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(parts.map(String.init).joined(separator: ","))]}")
         default:
             let action = ReviewAction(rawValue: name)!
             let reason = (fields["reason"] as? String).map { String($0.prefix(1_000)) }
-            if action == .reject, (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            if action == .reject, (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 return ClusterAPI.json("{\"error\":\"a rejection needs a reason\"}", status: .badRequest)
             }
             var kind: ClusterClass?
@@ -103,7 +119,7 @@ public struct ReviewAPI: Sendable {
                 kind = k
             }
             guard try store.review(cluster: id, action, detail: reason ?? kind?.rawValue, assetKind: kind, actor: actor, at: Date()) else {
-                return notFound
+                return Self.error("no such cluster", .notFound)
             }
             return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(id)]}")
         }

@@ -42,6 +42,23 @@ struct ClusterAPITests {
             // Metres from dip to strike, or null where the phone was too slow to time it.
             #expect(events.allSatisfy { $0["dip_to_strike"] is Double || $0["dip_to_strike"] is NSNull })
             #expect(try await f.get("/api/v1/clusters/999999").status == 404)
+            // The evidence comes in pages: a cluster of thousands of events is not one answer.
+            let eventCount = { (f: [String: Any]) in (f["properties"] as? [String: Any])?["events"] as? Int ?? 0 }
+            let big = try #require(features.max { eventCount($0) < eventCount($1) })
+            let bigID = try #require(big["id"] as? Int), bigEvents = eventCount(big)
+            #expect(bigEvents >= 1)
+            let page = try #require(try JSONSerialization.jsonObject(with: Data(try await f.get("/api/v1/clusters/\(bigID)?events_limit=0").body.utf8)) as? [String: Any])
+            #expect((page["events"] as? [Any])?.count == 0 && page["events_total"] as? Int == bigEvents, "\(page)")
+            let rest = try #require(try JSONSerialization.jsonObject(with: Data(try await f.get("/api/v1/clusters/\(bigID)?events_offset=\(bigEvents - 1)").body.utf8)) as? [String: Any])
+            #expect((rest["events"] as? [Any])?.count == 1 && rest["events_offset"] as? Int == bigEvents - 1, "\(rest)")
+
+            // Refusals under /api/ are JSON with a message, unknown routes and mistyped filters included.
+            let unknown = try await f.get("/api/v1/clustres")
+            #expect(unknown.status == 404 && unknown.type.hasPrefix("application/json") && unknown.body.contains("no such API route"), "\(unknown)")
+            let state = try await f.get("/api/v1/clusters?state=confirmd")
+            #expect(state.status == 400 && state.body.contains("state must be one of"), "\(state)")
+            let tooLarge = try await f.post("/api/v1/clusters/\(id)/actions", body: Data(repeating: 32, count: 20_000), headers: ["Content-Type": "application/json"])
+            #expect(tooLarge.status == 413 && tooLarge.body.contains("\"error\""), "\(tooLarge.status) \(tooLarge.body)")
 
             let coverage = try await f.get("/api/v1/coverage?cell=50")
             #expect(coverage.status == 200 && coverage.type.hasPrefix("application/geo+json"))
@@ -55,19 +72,71 @@ struct ClusterAPITests {
 
 @Suite("staff merges and splits")
 struct ClusterEditTests {
+    /// The two nearest clusters, as staff would merge them.
+    static func nearestPair(_ clusters: [ClusterRecord]) -> (ClusterRecord, ClusterRecord)? {
+        var pair: (ClusterRecord, ClusterRecord)?
+        var best = Double.infinity
+        for a in clusters { for b in clusters where b.id > a.id {
+            let d = (a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)
+            if d < best { (best, pair) = (d, (a, b)) }
+        } }
+        return pair
+    }
+
+    @Test("decisions stay with the defect through a merge; actions on what changed meanwhile are refused; a double split splits once")
+    func decisionsAndConflicts() async throws {
+        try await ServerFixture.with { f in
+            _ = try await f.post("/api/v1/traces", body: try Data(contentsOf: UploadTests.stream), headers: ["Content-Type": "application/x-ndjson"])
+            let json = ["Content-Type": "application/json"]
+            func act(_ id: Int64, _ body: String) async throws -> (status: Int, body: String) {
+                let r = try await f.post("/api/v1/clusters/\(id)/actions", body: Data(body.utf8), headers: json)
+                return (r.status, r.body)
+            }
+            let (a, b) = try #require(Self.nearestPair(try f.store.clusters()))
+            // The smaller of the two is rejected, then merged into the bigger: the merged
+            // cluster keeps the bigger one's id and takes the rejection with it.
+            let (big, small) = a.summary.events >= b.summary.events ? (a, b) : (b, a)
+            #expect(try await act(small.id, #"{"action":"reject","reason":"utility patch","expected_state":"candidate"}"#).status == 200)
+            let merge = try await act(big.id, #"{"action":"merge","with":\#(small.id)}"#)
+            #expect(merge.status == 200, "\(merge.body)")
+            let merged = try #require(try f.store.clusters().first { $0.summary.events == a.summary.events + b.summary.events })
+            #expect(merged.state == "rejected", "the rejection stays with the defect")
+            let history = try f.store.reviews(cluster: merged.id)
+            #expect(history.contains { $0.action == "reject" && $0.clusterID == small.id }, "\(history)")
+            #expect(Set(history.filter { $0.action == "merge" }.map(\.clusterID)) == [big.id, small.id], "the merge is in both histories")
+
+            // Someone saw it as a candidate: the store says otherwise, so nothing changes.
+            let stale = try await act(merged.id, #"{"action":"confirm","expected_state":"candidate"}"#)
+            #expect(stale.status == 409 && stale.body.contains("is rejected now"), "\(stale.body)")
+            #expect(try f.store.cluster(id: merged.id)?.state == "rejected")
+
+            // Two splits of what the reviewer saw, at once (a double-click): one splits, the other is refused.
+            let seen = #"{"action":"split","events":\#(merged.summary.events)}"#
+            async let first = act(merged.id, seen)
+            async let second = act(merged.id, seen)
+            let answers = try await [first, second]
+            #expect(answers.map(\.status).sorted() == [200, 409], "\(answers)")
+            #expect(try f.store.reviews(cluster: merged.id).filter { $0.action == "split" }.count == 1)
+
+            // The split parts: one keeps the rejection, the other is new. Decided differently,
+            // they cannot be merged until one is reopened.
+            let split = try #require(answers.first { $0.status == 200 })
+            let ids = try #require((try JSONSerialization.jsonObject(with: Data(split.body.utf8)) as? [String: Any])?["clusters"] as? [Int])
+            let parts = try ids.compactMap { try f.store.cluster(id: Int64($0)) }
+            let fresh = try #require(parts.first { $0.state == "candidate" })
+            let kept = try #require(parts.first { $0.state == "rejected" })
+            #expect(try await act(fresh.id, #"{"action":"confirm"}"#).status == 200)
+            let conflict = try await act(kept.id, #"{"action":"merge","with":\#(fresh.id)}"#)
+            #expect(conflict.status == 409 && conflict.body.contains("reopen one"), "\(conflict.status) \(conflict.body) \(parts.map { ($0.id, $0.state) })")
+        }
+    }
+
     @Test("a merge makes two clusters one and a split makes it two again; both survive re-clustering")
     func mergeThenSplit() async throws {
         try await ServerFixture.with { f in
             _ = try await f.post("/api/v1/traces", body: try Data(contentsOf: UploadTests.stream), headers: ["Content-Type": "application/x-ndjson"])
             let before = try f.store.clusters()
-            // The two nearest clusters, as staff would merge them.
-            var pair: (ClusterRecord, ClusterRecord)?
-            var best = Double.infinity
-            for a in before { for b in before where b.id > a.id {
-                let d = (a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)
-                if d < best { (best, pair) = (d, (a, b)) }
-            } }
-            let (a, b) = try #require(pair)
+            let (a, b) = try #require(Self.nearestPair(before))
             let events = a.summary.events + b.summary.events
             let json = ["Content-Type": "application/json"]
             let merge = try await f.post("/api/v1/clusters/\(a.id)/actions", body: Data(#"{"action":"merge","with":\#(b.id)}"#.utf8), headers: json)
@@ -90,7 +159,8 @@ struct ClusterEditTests {
             #expect(try f.store.reviews(cluster: merged.id).last?.action == "split")
 
             #expect(try await f.post("/api/v1/clusters/\(a.id)/actions", body: Data(#"{"action":"merge"}"#.utf8), headers: json).status == 400)
-            #expect(try await f.post("/api/v1/clusters/\(after[0].id)/actions", body: Data(#"{"action":"merge","with":999999}"#.utf8), headers: json).status == 404)
+            let missing = try await f.post("/api/v1/clusters/\(after[0].id)/actions", body: Data(#"{"action":"merge","with":999999}"#.utf8), headers: json)
+            #expect(missing.status == 422 && missing.body.contains("no cluster 999999"), "the other id is the one missing: \(missing.body)")
             // Not an id: refused, not read as 1.
             for with in ["true", "1.9", "\"x\""] {
                 let r = try await f.post("/api/v1/clusters/\(after[0].id)/actions", body: Data(#"{"action":"merge","with":\#(with)}"#.utf8), headers: json)

@@ -100,6 +100,42 @@ struct ReviewPageTests {
         }
     }
 
+    @Test("keyboard: Enter on a queue row opens it; a cluster merged away meanwhile is not acted on, and the page says so")
+    func keyboardAndVanishedCluster() async throws {
+        try await ServerFixture.with { f in
+            try await prepare(f)
+            let (a, b) = try #require(ClusterEditTests.nearestPair(try f.store.clusters()))
+            let browser = try DevToolsBrowser()
+            defer { browser.close() }
+            try await browser.open(f.base + "/")
+            try await browser.waitFor("document.querySelector('#queue tr[data-id=\"\(a.id)\"]') !== null")
+            _ = try await browser.evaluate("""
+                (() => {
+                  const row = document.querySelector('#queue tr[data-id="\(a.id)"]');
+                  row.focus();
+                  row.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+                })()
+                """)
+            try await browser.waitFor("document.querySelector('#detail h2')?.textContent.startsWith('Cluster \(a.id):')")
+            #expect(try await browser.evaluate("document.activeElement === document.querySelector('#detail h2')") as? Bool == true,
+                    "the opened cluster takes the focus")
+
+            // Another reviewer merges it away; this page still shows it and confirms it.
+            let merge = try await f.post("/api/v1/clusters/\(b.id)/actions", body: Data(#"{"action":"merge","with":\#(a.id)}"#.utf8), headers: ["Content-Type": "application/json"])
+            #expect(merge.status == 200, "\(merge.body)")
+            let gone = try f.store.cluster(id: a.id) == nil
+            _ = try await browser.evaluate("[...document.querySelectorAll('#detail button')].find((b) => b.textContent.startsWith('Confirm')).click()")
+            if gone {
+                try await browser.waitFor("document.querySelector('#detail').textContent.includes('no longer exists')")
+                #expect(try await browser.evaluate("document.querySelectorAll('#detail button').length") as? Int == 0, "no buttons left to act on it")
+            } else {
+                // It kept its id but took in the other's events: what the reviewer saw changed.
+                try await browser.waitFor("document.querySelector('#status').textContent.includes('changed meanwhile')")
+            }
+            #expect(try f.store.clusters().allSatisfy { $0.state == "candidate" }, "nothing was confirmed")
+        }
+    }
+
     @Test("with API tokens the page asks for one instead of showing data")
     func pageAsksForToken() async throws {
         try await ServerFixture.with(tokens: [AccessTests.staff]) { f in

@@ -65,6 +65,8 @@ enum PageAssets {
     #detail .actions { display: flex; flex-wrap: wrap; gap: .5em; margin: .5em 0; }
     #detail button { padding: .3em .8em; }
     #status { margin-left: auto; color: #555; }
+    #queue tbody tr:focus { outline: 2px solid #d7301f; outline-offset: -2px; }
+    #detail h2:focus { outline: none; }
     """
 
     static let script = """
@@ -81,6 +83,7 @@ enum PageAssets {
       return e;
     }
     function percent(x) { return Math.round(x * 100) + '%'; }
+    function say(text) { $('#status').textContent = text; }
     // With API tokens configured the server wants one; it is kept for this tab only.
     function authHeaders(extra) {
       const h = Object.assign({ Accept: 'application/json' }, extra || {});
@@ -88,17 +91,30 @@ enum PageAssets {
       if (token) h.Authorization = 'Bearer ' + token;
       return h;
     }
+    // The server's own words for a refusal, else its status.
+    async function refusal(r) {
+      const body = await r.json().catch(() => null);
+      const e = new Error(body && body.error ? body.error : r.url + ' answered ' + r.status);
+      e.status = r.status;
+      return e;
+    }
     async function api(url, options) {
       const r = await fetch(url, Object.assign({}, options, { headers: authHeaders(options && options.headers) }));
-      if (r.status === 401) { askForToken(); throw new Error('sign in with a staff token'); }
+      if (r.status === 401 || r.status === 403) {
+        const e = await refusal(r);
+        // A 403 on an action is about that action; anywhere else the token is not a staff token.
+        if (r.status === 401) askForToken('Sign in with a staff token.');
+        else if (!(options && options.method === 'POST')) askForToken(e.message + '.');
+        throw e;
+      }
       return r;
     }
     async function getJSON(url) {
       const r = await api(url);
-      if (!r.ok) throw new Error(url + ' answered ' + r.status);
+      if (!r.ok) throw await refusal(r);
       return r.json();
     }
-    function askForToken() {
+    function askForToken(why) {
       if ($('#signin')) return;
       const form = el('form');
       form.id = 'signin';
@@ -106,17 +122,28 @@ enum PageAssets {
       input.type = 'password';
       input.placeholder = 'staff token';
       input.autocomplete = 'off';
-      form.append(input, el('button', 'Sign in'));
+      const label = el('label', (why ? why + ' ' : '') + 'Token: ');
+      label.append(input);
+      form.append(label, el('button', 'Sign in'));
       form.addEventListener('submit', (e) => {
         e.preventDefault();
         sessionStorage.setItem('streetbump-token', input.value);
-        form.remove();
-        init().catch((err) => { $('#status').textContent = String(err); });
+        // A fresh start with the token: the map and the queue are built once per page.
+        location.reload();
       });
       $('header').append(form);
+      input.focus();
+    }
+    function signOutButton() {
+      if (!sessionStorage.getItem('streetbump-token')) return;
+      const b = el('button', 'Sign out');
+      b.id = 'signout';
+      b.addEventListener('click', () => { sessionStorage.removeItem('streetbump-token'); location.reload(); });
+      $('header').append(b);
     }
 
     async function init() {
+      signOutButton();
       const config = await getJSON('/api/v1/config');
       if (window.L) {
         map = L.map('map', { preferCanvas: true }).setView([0, 0], 2);
@@ -142,22 +169,39 @@ enum PageAssets {
       } else {
         $('#map').append(el('p', 'The map needs Leaflet (Debian package libjs-leaflet); the queue works without it.'));
       }
-      $('#class').addEventListener('change', load);
-      $('#state').addEventListener('change', load);
+      $('#class').addEventListener('change', () => load().catch(failed));
+      $('#state').addEventListener('change', () => load().catch(failed));
+      window.addEventListener('hashchange', () => followHash().catch(failed));
       await load();
+      await followHash();
+    }
+
+    async function followHash() {
       const wanted = /^#cluster=(\\d+)$/.exec(location.hash);
       if (wanted) await show(Number(wanted[1]));
+    }
+
+    // A failed call: say so; a queue that could not be reloaded is not left looking current.
+    function failed(e) {
+      say(String(e.message || e));
     }
 
     async function load() {
       let url = '/api/v1/clusters?limit=2000&class=' + encodeURIComponent($('#class').value);
       if ($('#state').value) url += '&state=' + encodeURIComponent($('#state').value);
-      const data = await getJSON(url);
+      let data;
+      try {
+        data = await getJSON(url);
+      } catch (e) {
+        renderQueue([]);
+        renderMap([]);
+        throw new Error('could not load the queue: ' + (e.message || e));
+      }
       const features = data.features.slice().sort((a, b) =>
         (b.properties.confidence - a.properties.confidence) || (b.properties.severity - a.properties.severity));
       renderQueue(features);
       renderMap(features);
-      $('#status').textContent = features.length + ' of ' + data.total + ' shown';
+      say(features.length + ' of ' + data.total + ' shown');
     }
 
     function renderQueue(features) {
@@ -167,9 +211,12 @@ enum PageAssets {
         const p = f.properties;
         const row = el('tr');
         row.dataset.id = String(p.id);
+        // Rows take the keyboard too: Tab to one, Enter opens it.
+        row.tabIndex = 0;
         row.append(el('td', p.id), el('td', p['class'], p['class']), el('td', percent(p.confidence)), el('td', p.severity),
                    el('td', p.hits + ' / ' + p.passes), el('td', p.state));
-        row.addEventListener('click', () => show(p.id));
+        row.addEventListener('click', () => show(p.id).catch(failed));
+        row.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); show(p.id).catch(failed); } });
         body.append(row);
       }
     }
@@ -182,20 +229,32 @@ enum PageAssets {
         const [lon, lat] = f.geometry.coordinates;
         points.push([lat, lon]);
         L.circleMarker([lat, lon], { radius: 4 + 2 * f.properties.severity, color: colours[f.properties['class']] || '#000', fillOpacity: 0.7 })
-          .on('click', () => show(f.properties.id)).addTo(markers);
+          .on('click', () => show(f.properties.id).catch(failed)).addTo(markers);
       }
       if (points.length && !fitted) { map.fitBounds(points, { padding: [20, 20] }); fitted = true; }
     }
 
     async function show(id) {
-      const d = await getJSON('/api/v1/clusters/' + id);
+      let d;
+      try {
+        d = await getJSON('/api/v1/clusters/' + id);
+      } catch (e) {
+        if (e.status !== 404) throw e;
+        // Merged, split or re-clustered away: its buttons must not act on it any more.
+        $('#detail').replaceChildren(el('p', 'Cluster ' + id + ' no longer exists: ' + e.message));
+        await load().catch(failed);
+        say('cluster ' + id + ' no longer exists; the queue is reloaded');
+        return;
+      }
       const p = d.cluster.properties;
       for (const r of document.querySelectorAll('#queue tr.selected')) r.classList.remove('selected');
       const row = document.querySelector('#queue tr[data-id="' + id + '"]');
       if (row) row.classList.add('selected');
       const box = $('#detail');
       box.replaceChildren();
-      box.append(el('h2', 'Cluster ' + p.id + ': ' + p['class'] + ' (' + percent(p.confidence) + '), ' + p.state));
+      const heading = el('h2', 'Cluster ' + p.id + ': ' + p['class'] + ' (' + percent(p.confidence) + '), ' + p.state);
+      heading.tabIndex = -1;
+      box.append(heading);
       box.append(el('p', 'Hit by ' + p.hits + ' of ' + p.passes + ' trips that passed (' + percent(p.hit_ratio) + '); ' +
                           p.trips + ' trips, severity ' + p.severity + ' of 5; seen ' + p.first_seen + ' to ' + p.last_seen + '.'));
       const why = el('ul');
@@ -205,18 +264,34 @@ enum PageAssets {
       const actions = el('div', null, 'actions');
       const reason = el('input');
       reason.placeholder = 'reason (for reject)';
+      reason.setAttribute('aria-label', 'reason for rejecting');
       const kind = el('select');
+      kind.setAttribute('aria-label', 'kind of known asset');
       for (const k of ['casting', 'speed_hump', 'rail_crossing']) { const o = el('option', k); o.value = k; kind.append(o); }
-      const button = (label, body) => { const b = el('button', label); b.addEventListener('click', () => act(id, body()).catch((e) => { $('#status').textContent = String(e.message || e); })); return b; };
+      // Each action says what the reviewer saw, so the server refuses it when someone else
+      // changed the cluster meanwhile.
+      const seen = { expected_state: p.state, events: p.events };
+      const button = (label, body) => {
+        const b = el('button', label);
+        b.addEventListener('click', () => {
+          const request = body();
+          if (request) act(id, Object.assign(request, seen)).catch(failed);
+        });
+        return b;
+      };
       actions.append(button('Confirm: file it', () => ({ action: 'confirm' })),
                      reason, button('Reject', () => ({ action: 'reject', reason: reason.value })),
                      kind, button('Mark known asset', () => ({ action: 'known_asset', kind: kind.value })),
                      button('Reopen', () => ({ action: 'reopen' })));
       const other = el('input');
       other.placeholder = 'other cluster id';
+      other.setAttribute('aria-label', 'id of the cluster to merge with');
       other.size = 8;
-      actions.append(el('br'), other, button('Merge with it', () => ({ action: 'merge', with: Number(other.value) })),
-                     button('Split in two', () => ({ action: 'split' })));
+      const merge = () => {
+        if (!/^\\s*\\d+\\s*$/.test(other.value)) { say('type the id of the cluster to merge with'); return null; }
+        return { action: 'merge', with: Number(other.value) };
+      };
+      actions.append(el('br'), other, button('Merge with it', merge), button('Split in two', () => ({ action: 'split' })));
       box.append(actions);
 
       box.append(el('h3', 'Requests'));
@@ -224,9 +299,11 @@ enum PageAssets {
       for (const r of d.requests) box.append(el('p', 'generation ' + r.generation + ': ' + r.state + (r.service_request_id ? ', request ' + r.service_request_id : '') + (r.status ? ' (' + r.status + ')' : '') + (r.last_error ? ': ' + r.last_error : '')));
       box.append(el('h3', 'Decisions'));
       if (!d.reviews.length) box.append(el('p', 'none yet'));
-      for (const r of d.reviews) box.append(el('p', r.at + ' ' + r.actor + ': ' + r.action + (r.detail ? ' (' + r.detail + ')' : '')));
+      for (const r of d.reviews) {
+        box.append(el('p', r.at + ' ' + r.actor + ': ' + r.action + (r.detail ? ' (' + r.detail + ')' : '') + (r.cluster_id !== p.id ? ' [as cluster ' + r.cluster_id + ']' : '')));
+      }
 
-      box.append(el('h3', 'Events'));
+      box.append(el('h3', d.events.length < d.events_total ? 'Events (the first ' + d.events.length + ' of ' + d.events_total + ')' : 'Events'));
       const table = el('table');
       const head = el('tr');
       for (const h of ['trip', 'time', 'speed m/s', 'peak m/s²', 'lateral', 'signature', 'dip→strike m', 'kind']) head.append(el('th', h));
@@ -238,20 +315,30 @@ enum PageAssets {
         table.append(tr);
       }
       box.append(table);
+      // The panel is below the queue: bring it into view, and the keyboard with it.
+      heading.scrollIntoView({ block: 'start' });
+      heading.focus({ preventScroll: true });
     }
 
     async function act(id, body) {
-      const r = await api('/api/v1/clusters/' + id + '/actions', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      // A refusal may not be JSON (a body too large, a proxy's error page): say its status.
-      const answer = await r.json().catch(() => ({ error: 'the server answered ' + r.status }));
-      await load();
-      // A merge or split may renumber the cluster: show what it became.
-      await show(r.ok && answer.clusters && answer.clusters.length ? answer.clusters[0] : id);
-      // Last, so the queue's count does not overwrite it.
-      $('#status').textContent = r.ok ? 'saved: ' + body.action : answer.error;
+      // One request at a time: a double-click must not split twice.
+      const buttons = [...document.querySelectorAll('#detail button')];
+      for (const b of buttons) b.disabled = true;
+      try {
+        const r = await api('/api/v1/clusters/' + id + '/actions', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        // A refusal may not be JSON (a proxy's error page): say its status.
+        const answer = await r.json().catch(() => ({ error: 'the server answered ' + r.status }));
+        await load();
+        // A merge or split may renumber the cluster: show what it became.
+        await show(r.ok && answer.clusters && answer.clusters.length ? answer.clusters[0] : id);
+        // Last, so the queue's count does not overwrite it.
+        say(r.ok ? 'saved: ' + body.action : answer.error);
+      } finally {
+        for (const b of buttons) b.disabled = false;
+      }
     }
 
-    init().catch((e) => { $('#status').textContent = String(e); });
+    init().catch(failed);
     """
 }
