@@ -33,6 +33,36 @@ struct ClusteringTests {
         }
     }
 
+    @Test("one spot's scatter is one cluster, not two halves a few metres apart")
+    func noHalves() {
+        // Twelve hits with 3 m of GPS scatter (σ per axis), forty times over: a spot may lose a
+        // far stray to a cluster of its own, but never splits into two clusters within the
+        // radius of each other (before, 7 of the 40 did).
+        var halves: [Double] = []
+        for seed in 0..<40 {
+            let points = scatter(spots: [(0, 0)], perSpot: 12, sigma: 3, seed: UInt64(100 + seed))
+            let big = EventClustering.cluster(points, radius: 8).filter { $0.members.count >= 3 }
+            for a in big.indices { for b in big.indices where b > a {
+                let apart = ((big[a].x - big[b].x) * (big[a].x - big[b].x) + (big[a].y - big[b].y) * (big[a].y - big[b].y)).squareRoot()
+                if apart <= 8 { halves.append(apart) }
+            } }
+        }
+        #expect(halves.isEmpty, "one spot as two clusters, this far apart: \(halves)")
+        // A review's case: nine hits within 6 m of their centroid stood as two clusters 4.2 m
+        // apart while six unrelated hits lay about 10 m away.
+        let xy = [(0.01, 8.94), (1.74, 11.86), (0.15, 16.28), (-3.23, 10.77), (0.49, 14.14), (1.46, 11.54),
+                  (12.09, 4.83), (11.07, 10.13), (10.05, 9.80), (9.18, 4.62), (13.84, 13.25), (7.68, 9.45), (7.32, 8.36), (7.76, 8.23), (6.22, 13.66)]
+        let points = xy.enumerated().map { ClusterPoint(x: $0.element.0, y: $0.element.1, weight: 1 / 25, key: UInt64(1_000 + $0.offset)) }
+        let clusters = EventClustering.cluster(points, radius: 8)
+        for a in clusters.indices { for b in clusters.indices where b > a {
+            let union = clusters[a].members + clusters[b].members
+            let cx = union.map { points[$0].x }.reduce(0, +) / Double(union.count), cy = union.map { points[$0].y }.reduce(0, +) / Double(union.count)
+            let fits = union.allSatisfy { (points[$0].x - cx) * (points[$0].x - cx) + (points[$0].y - cy) * (points[$0].y - cy) <= 64 }
+            let apart = ((clusters[a].x - clusters[b].x) * (clusters[a].x - clusters[b].x) + (clusters[a].y - clusters[b].y) * (clusters[a].y - clusters[b].y)).squareRoot()
+            #expect(!(fits && apart <= 8), "clusters \(a) and \(b), \(apart) m apart, are one spot")
+        } }
+    }
+
     @Test("the clusters depend on the set of events, not the order they came in")
     func orderIndependent() {
         let spots = (0..<30).map { (Double($0 % 6) * 11, Double($0 / 6) * 9) }

@@ -28,7 +28,8 @@ public struct PointCluster: Sendable, Equatable {
 ///
 /// Every point ends up within `radius` of its cluster's centroid, except satellites: groups of
 /// one or two hits thrown beyond the radius by GPS error join a bigger cluster up to 1.5 radii
-/// away rather than stand alone. Seeds are taken in order of
+/// away rather than stand alone; and two clusters of one spot's scatter (within the radius of
+/// each other, all points within 1.5 radii of their joint centroid) become one. Seeds are taken in order of
 /// local density (densest first), so two potholes 12 m apart stay two clusters while the GPS
 /// scatter of one pothole's hits stays one. The result is a function of the set of points:
 /// ingesting trips in any order, or in several batches, gives the same clusters.
@@ -169,6 +170,7 @@ public enum EventClustering {
             joins[g] = best
         }
         for i in owner.indices where joins[owner[i]] >= 0 { owner[i] = joins[owner[i]] }
+        joinHalves(&owner, count: count, points: points, radius: radius)
         groups = Groups(owner, count: count, points: points)
         // Each member list allocated once, at its final size.
         var clusterOf = [Int](repeating: -1, count: count)
@@ -181,6 +183,86 @@ public enum EventClustering {
         }
         for (i, o) in owner.enumerated() { clusters[clusterOf[o]].members.append(i) }
         return clusters
+    }
+}
+
+extension EventClustering {
+    /// 5. Halves of one spot: a seed on the fringe of a spot's scatter can settle far enough
+    ///    from the first centre to found a second, and the spot's points are then shared
+    ///    between two clusters a few metres apart. Two groups whose centroids are within the
+    ///    radius become one when every point of both is within 1.5 radii of their joint
+    ///    centroid, the reach allowed to a spot's strays (two defects side by side spread
+    ///    further than that); closest pairs first.
+    static func joinHalves(_ owner: inout [Int], count: Int, points: [ClusterPoint], radius: Double) {
+        let r2 = radius * radius
+        let groups = Groups(owner, count: count, points: points)
+        let centreGrid = groups.grid(cell: radius / 2)
+        var pairs: [(d: Double, g: Int, h: Int)] = []
+        for g in 0..<count where groups.size[g] > 0 {
+            centreGrid.forEachNeighbour(of: centreGrid.key(groups.x[g], groups.y[g]), reach: 2) { n in
+                for k in centreGrid.cells[n].range {
+                    let h = centreGrid.sorted[k]
+                    guard h > g, groups.size[h] > 0 else { continue }
+                    let d = groups.distance2(groups.x[g], groups.y[g], h)
+                    if d <= r2 { pairs.append((d, g, h)) }
+                }
+            }
+        }
+        guard !pairs.isEmpty else { return }
+        pairs.sort { $0.d != $1.d ? $0.d < $1.d : $0.g != $1.g ? $0.g < $1.g : $0.h < $1.h }
+        // The members of the groups in a pair, by group (one array, counted then filled), and
+        // each group as a chain of the groups joined into it.
+        var slot = [Int](repeating: -1, count: count)
+        var involved = 0
+        for pair in pairs {
+            if slot[pair.g] < 0 { slot[pair.g] = involved; involved += 1 }
+            if slot[pair.h] < 0 { slot[pair.h] = involved; involved += 1 }
+        }
+        var start = [Int](repeating: 0, count: involved + 1)
+        for o in owner where slot[o] >= 0 { start[slot[o] + 1] += 1 }
+        for k in 0..<involved { start[k + 1] += start[k] }
+        var members = [Int](repeating: 0, count: start[involved])
+        var fill = start
+        for (i, o) in owner.enumerated() where slot[o] >= 0 {
+            members[fill[slot[o]]] = i
+            fill[slot[o]] += 1
+        }
+        var next = [Int](repeating: -1, count: involved)
+        var last = Array(0..<involved)
+        var joined = [Bool](repeating: false, count: involved)
+        func forEachMember(of chain: Int, _ body: (Int) -> Void) {
+            var k = chain
+            while k >= 0 {
+                for j in start[k]..<start[k + 1] { body(members[j]) }
+                k = next[k]
+            }
+        }
+        for pair in pairs {
+            let a = slot[pair.g], b = slot[pair.h]
+            guard !joined[a], !joined[b] else { continue }
+            var sx = 0.0, sy = 0.0, sw = 0.0
+            let sum = { (i: Int) in
+                sx += points[i].x * points[i].weight
+                sy += points[i].y * points[i].weight
+                sw += points[i].weight
+            }
+            forEachMember(of: a, sum)
+            forEachMember(of: b, sum)
+            guard sw > 0 else { continue }
+            let (cx, cy) = (sx / sw, sy / sw)
+            var fits = true
+            let near = { (i: Int) in
+                let dx = points[i].x - cx, dy = points[i].y - cy
+                if dx * dx + dy * dy > 2.25 * r2 { fits = false }
+            }
+            forEachMember(of: a, near)
+            forEachMember(of: b, near)
+            guard fits else { continue }
+            forEachMember(of: b) { owner[$0] = pair.g }
+            next[last[a]] = b
+            last[a] = last[b]
+            joined[b] = true
+        }
     }
 }
 
