@@ -70,13 +70,13 @@ public enum TripBuilder {
         let failed = Set(transformer.forward(lons: &lons, lats: &lats))
         let m = transformer.metresPerUnit
         var coverage = Set<CoverageCell>()
-        var piece: [(x: Double, y: Double, t: Double)] = []
+        var piece: [Coverage.TrackPoint] = []
         for (j, f) in keptFixes.enumerated() {
             if j > 0 && f != keptFixes[j - 1] + 1 {
                 coverage.formUnion(Coverage.cells(track: piece))
                 piece.removeAll()
             }
-            if !failed.contains(j) { piece.append((lons[j] * m, lats[j] * m, fixes[f].t)) }
+            if !failed.contains(j) { piece.append((lons[j] * m, lats[j] * m, fixes[f].t, fixes[f].speed)) }
         }
         coverage.formUnion(Coverage.cells(track: piece))
         return Array(coverage)

@@ -121,6 +121,25 @@ struct ClusteringTests {
 
 @Suite("coverage grid")
 struct CoverageGridTests {
+    @Test("a car standing with GPS jitter passes nothing; driving on, it passes its street one way")
+    func standingJitter() {
+        var rng = SimRandom(seed: 9)
+        // 30 s waiting 6 m short of a spot, fixes scattered 2.5 m, the phone saying 0 m/s ...
+        var track: [Coverage.TrackPoint] = []
+        for second in 0..<30 {
+            let x = rng.gaussian(0, 2.5), y = rng.gaussian(-6, 2.5)
+            track.append((x: x, y: y, t: Double(second) * 1_000, speed: 0))
+        }
+        #expect(Coverage.cells(track: track).isEmpty)
+        // ... then north at 10 m/s.
+        for second in 1...5 { track.append((x: 0, y: -6 + 10 * Double(second), t: 30_000 + Double(second) * 1_000, speed: 10)) }
+        let cells = Coverage.cells(track: track)
+        #expect(Set(cells.map(\.direction)) == [DirectionBin.of(heading: 0)!], "\(Set(cells.map(\.direction)))")
+        // A phone that reports no speed: the track alone decides, as before.
+        let unknown: [Coverage.TrackPoint] = track.map { (x: $0.x, y: $0.y, t: $0.t, speed: .nan) }
+        #expect(Set(Coverage.cells(track: unknown).map(\.direction)).count > 1)
+    }
+
     @Test("metres driven, trips and devices per square; each (cell, trip) pair counts once")
     func grid() {
         // Trip 1 drives 100 m east inside the square at the origin; trip 2 (device A) and trip 3

@@ -46,10 +46,22 @@ public enum Coverage {
         return out
     }
 
+    /// A position of a track: metres, epoch ms, and the speed the phone reported (m/s, NaN
+    /// when it did not).
+    public typealias TrackPoint = (x: Double, y: Double, t: Double, speed: Double)
+
+    /// Reported speed (m/s) below which a car is taken as standing: the jitter of its fixes
+    /// would otherwise pass every cell around it in every direction.
+    public static let standing = 1.0
+
+    /// A reported speed that says the car stood (negative and NaN say nothing).
+    static func isStanding(_ speed: Double) -> Bool { speed >= 0 && speed < standing }
+
     /// The cells a track passed, walking each segment between consecutive positions in steps of
     /// half a cell. Segments across a gap longer than `maxGap` ms, or implausibly fast, are not
-    /// filled in: where the trip went then is unknown.
-    public static func cells(track: [(x: Double, y: Double, t: Double)], maxGap: Double = 15_000) -> Set<CoverageCell> {
+    /// filled in: where the trip went then is unknown. Nor are segments where the phone said
+    /// the car stood: their direction is only GPS jitter.
+    public static func cells(track: [TrackPoint], maxGap: Double = 15_000) -> Set<CoverageCell> {
         var out = Set<CoverageCell>()
         guard track.count >= 2 else { return out }
         for i in 1..<track.count {
@@ -58,6 +70,7 @@ public enum Coverage {
             let length = (dx * dx + dy * dy).squareRoot()
             let dt = b.t - a.t
             guard dt > 0, dt <= maxGap, length >= 0.5, length / (dt / 1000) < 60 else { continue }
+            if isStanding(a.speed) || isStanding(b.speed) { continue }
             // Heading clockwise from north, from the segment itself.
             var heading = atan2Degrees(dx, dy)
             if heading < 0 { heading += 360 }

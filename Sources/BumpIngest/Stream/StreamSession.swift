@@ -460,13 +460,13 @@ final class OpenTrip {
         }
         pendingEvents = waiting
         // Provisional coverage from the new stretch of track, outside the start's circle.
-        var track: [(x: Double, y: Double, t: Double)] = []
+        var track: [Coverage.TrackPoint] = []
         let stretch = (lastCommittedFix.map { [$0] } ?? []) + newFixes
         let m = transformer.metresPerUnit
         for f in stretch {
             if privacyTrim > 0, nearStart(f.lat, f.lon, within: privacyTrim) { continue }
             var x = [f.lon], y = [f.lat]
-            if transformer.forward(lons: &x, lats: &y).isEmpty { track.append((x[0] * m, y[0] * m, f.t)) }
+            if transformer.forward(lons: &x, lats: &y).isEmpty { track.append((x[0] * m, y[0] * m, f.t, f.speed)) }
         }
         let stats = detector.stats
         let samples = prior.map { $0.samples + samplesAfterPrior } ?? stats.samples
