@@ -180,8 +180,11 @@ struct CoverageGridTests {
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.34)).reasons.contains { $0.contains("shorter than any access cover") })
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.52)).cls == .casting)
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: .nan)).cls == .casting)
-        // Too soft to be a hole of any length.
-        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.0, dipToStrike: 0.34)).cls == .casting)
+        #expect(ClusterClassifier.classify(oneSidedSpot(strength: 1.7, dipToStrike: 0.34)).reasons.contains { $0.hasSuffix("a hole)") })
+        // Too soft to be a hole of any length, and the explanation says so rather than "a hole".
+        let soft = ClusterClassifier.classify(oneSidedSpot(strength: 1.0, dipToStrike: 0.34))
+        #expect(soft.cls == .casting)
+        #expect(soft.reasons.contains { $0.hasSuffix("struck too weakly to count)") } && !soft.reasons.contains { $0.contains("a hole") }, "\(soft.reasons)")
         // Hard enough on its own, whatever its length.
         #expect(ClusterClassifier.classify(oneSidedSpot(strength: 2.6, dipToStrike: 0.55)).cls == .pothole)
         // One timing alone must be clearly short.

@@ -243,7 +243,8 @@ public enum ClusterClassifier {
         reasons.append("strength \(decimal(s.strength)) (pothole above ~2.1), severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
         if s.dipToStrike.isFinite {
             reasons.append("\(decimal(s.dipToStrike)) m from dip to strike at \(Int(ClusterSummary.referenceSpeed)) m/s"
-                + (s.timedHits == 1 ? ", one hit timed" : ", \(s.timedHits) hits timed") + (short > 0.5 ? " (shorter than any access cover: a hole)" : ""))
+                + (s.timedHits == 1 ? ", one hit timed" : ", \(s.timedHits) hits timed") + (short <= 0.5 ? "" : hard > strong
+                    ? " (shorter than any access cover: a hole)" : strong >= 1 ? " (shorter than any access cover)" : " (shorter than any access cover, but it struck too weakly to count)"))
         }
         return ClusterVerdict(cls: ranked[0].0, confidence: belief * margin, reasons: reasons)
     }

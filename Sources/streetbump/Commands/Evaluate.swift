@@ -62,7 +62,7 @@ struct Evaluate: ParsableCommand {
         try out.write("""
             pothole clusters: \(r.predicted), truth potholes: \(r.truth)\(crossings != nil ? " (\(excluded) hit by fewer than \(minHits) trips left out)" : ""), matched within \(fixed(radius, 1)) m: \(r.matched)
             precision \(fixed(r.precision, 3))  recall \(fixed(r.recall, 3))  F1 \(fixed(r.f1, 3))
-            location error: mean \(fixed(r.meanError, 2)) m, max \(fixed(r.maxError, 2)) m
+            location error: \(r.matched > 0 ? "mean \(fixed(r.meanError, 2)) m, max \(fixed(r.maxError, 2)) m" : "none matched")
 
             """)
         // What reached the city: every request we created, against every true pothole.
