@@ -174,6 +174,17 @@ struct CLITests {
         #expect(csv.stdout.split(separator: "\n").count == features.count + 1)
     }
 
+    @Test("commands that read the store refuse a path with no store instead of creating an empty one")
+    func missingStore() throws {
+        let dir = try CLI.temporaryDirectory()
+        try "lat,lon\n42.35,-71.06\n".write(to: dir.appendingPathComponent("truth.csv"), atomically: true, encoding: .utf8)
+        for command in [["clusters", "export"], ["clusters", "list"], ["evaluate", "--truth", "truth.csv"], ["coverage", "export"], ["requests", "list"]] {
+            let r = try CLI.run(command + ["--db", "mistyped.sqlite"], in: dir)
+            #expect(r.status == 1 && r.stderr.contains("no store at mistyped.sqlite") && r.stdout.isEmpty, "\(command): \(r.status) \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("mistyped.sqlite").path), "\(command) created the store")
+        }
+    }
+
     @Test("settings come from the flag, else the environment, else streetbump.toml")
     func configurationPrecedence() throws {
         let dir = try CLI.temporaryDirectory()

@@ -57,6 +57,7 @@ struct FilingCLITests {
     func unknownService() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try TraceStore(path: dir.appendingPathComponent("s.sqlite").path)
         let r = try CLI.run(["file", "--db", dir.appendingPathComponent("s.sqlite").path],
                             environment: ["STREETBUMP_OPEN311_SERVICE_CODE": "graffiti"])
         #expect(r.status != 0)

@@ -24,7 +24,7 @@ struct Clusters: ParsableCommand {
         }
 
         func run() throws {
-            let rows = try store.open().clusters(classes: `class`.map { [$0] })
+            let rows = try store.openExisting().clusters(classes: `class`.map { [$0] })
                 .filter { all || `class` != nil || $0.cls != .noise }
             var out = ByteWriter.standardOutput()
             try out.write(pad(["id", "class", "conf", "lat", "lon", "events", "trips", "passes", "hit", "sev", "state"], [6, 13, 5, 11, 12, 6, 5, 6, 5, 3, 10]))
@@ -47,7 +47,7 @@ struct Clusters: ParsableCommand {
         var id: Int64
 
         func run() throws {
-            let db = try store.open()
+            let db = try store.openExisting()
             guard let c = try db.cluster(id: id) else {
                 throw ValidationError("no cluster \(id) in \(store.path); `streetbump clusters list --all` shows them")
             }
@@ -89,7 +89,7 @@ struct Clusters: ParsableCommand {
         var all = false
 
         func run() throws {
-            let db = try store.open()
+            let db = try store.openExisting()
             let rows = try db.clusters(classes: `class`.map { [$0] }).filter { all || `class` != nil || $0.cls != .noise }
             let crs = try db.setting("crs") ?? ""
             let text = format == .csv ? ClusterExport.csv(rows) : ClusterExport.geoJSON(rows, crs: crs)

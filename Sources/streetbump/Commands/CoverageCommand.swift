@@ -21,8 +21,8 @@ struct CoverageCommand: ParsableCommand {
         func run() throws {
             let size = try cell ?? Configuration.current.number("coverage_cell") ?? 100
             guard CoverageExport.sizes.contains(size) else { throw ValidationError("--cell must be 5 to 100000 metres, not \(size)") }
-            guard let export = try CoverageExport(store: try store.open(), size: size) else {
-                throw ValidationError("the store holds no trips yet: ingest some first")
+            guard let export = try CoverageExport(store: try store.openExisting(), size: size) else {
+                throw CommandFailure("the store holds no trips yet: ingest some first")
             }
             try ExportOutput.write(format == .csv ? export.csv() : export.geoJSON(), to: out, what: "\(export.squares.count) squares of \(Int(size)) m")
         }

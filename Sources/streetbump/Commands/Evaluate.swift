@@ -55,7 +55,7 @@ struct Evaluate: ParsableCommand {
             }
             truthPoints.append((lat, lon))
         }
-        let db = try store.open()
+        let db = try store.openExisting()
         let clusters = try db.clusters(classes: [.pothole])
         let (r, _) = Evaluation.match(predicted: clusters.map { ($0.lat, $0.lon) }, truth: truthPoints, radius: radius)
         var out = ByteWriter.standardOutput()

@@ -19,7 +19,7 @@ struct File: AsyncParsableCommand {
     var cluster: Int64?
 
     func run() async throws {
-        let db = try store.open()
+        let db = try store.openExisting()
         let logger = Logs.logger("streetbump.file")
         let target = try await options.target(store: db, logger: logger)
         do {

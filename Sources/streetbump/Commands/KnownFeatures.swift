@@ -45,7 +45,7 @@ struct KnownFeatures: ParsableCommand {
         func run() throws {
             var out = ByteWriter.standardOutput()
             try out.write(pad(["id", "kind", "lat", "lon", "source", "ref"], [6, 13, 11, 12, 16, 10]))
-            for f in try store.open().knownFeatures() {
+            for f in try store.openExisting().knownFeatures() {
                 try out.write(pad(["\(f.id)", f.kind.rawValue, fixed(f.lat, 6), fixed(f.lon, 6), f.source, f.ref ?? ""], [6, 13, 11, 12, 16, 10]))
             }
             try out.flush()

@@ -21,7 +21,7 @@ struct Purge: ParsableCommand {
         guard !trip.isEmpty || days != nil else {
             throw ValidationError("name a trip with --trip, or an age with --older-than (or set retention_days)")
         }
-        let db = try store.open()
+        let db = try store.openExisting()
         var total = PurgeResult()
         var missing: [String] = []
         for name in trip {

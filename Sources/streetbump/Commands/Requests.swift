@@ -25,7 +25,7 @@ struct Requests: AsyncParsableCommand {
                 }
                 return [st]
             }
-            let rows = try store.open().filings(in: states)
+            let rows = try store.openExisting().filings(in: states)
             var out = ByteWriter.standardOutput()
             let widths = [6, 8, 4, 8, 10, 8, 4, 20, 40]
             try out.write(pad(["filing", "cluster", "gen", "state", "request", "status", "try", "updated", "note"], widths))
@@ -48,7 +48,7 @@ struct Requests: AsyncParsableCommand {
         var id: Int64
 
         func run() throws {
-            let db = try store.open()
+            let db = try store.openExisting()
             guard let f = try db.filing(id: id) else { throw ValidationError("no filing \(id); `streetbump requests list` shows them") }
             var out = ByteWriter.standardOutput()
             try out.write("""
@@ -75,7 +75,7 @@ struct Requests: AsyncParsableCommand {
         var id: Int64
 
         func run() throws {
-            let db = try store.open()
+            let db = try store.openExisting()
             guard var f = try db.filing(id: id) else { throw ValidationError("no filing \(id)") }
             guard f.state == .parked else { throw ValidationError("filing \(id) is \(f.state.rawValue); only parked filings can be retried") }
             // A parked entry may have reached the server; the nearby check before posting finds it.
@@ -95,7 +95,7 @@ struct Requests: AsyncParsableCommand {
         @OptionGroup var options: FilingOptions
 
         func run() async throws {
-            let db = try store.open()
+            let db = try store.openExisting()
             let logger = Logs.logger("streetbump.sync")
             let target = try await options.target(store: db, logger: logger)
             do {
@@ -120,7 +120,7 @@ struct Requests: AsyncParsableCommand {
         var notes: String?
 
         func run() throws {
-            guard try store.open().setCityRequestStatus(id: requestID, status: "closed", notes: notes, at: Date()) else {
+            guard try store.openExisting().setCityRequestStatus(id: requestID, status: "closed", notes: notes, at: Date()) else {
                 throw ValidationError("no request \(requestID) in the embedded queue of \(store.path)")
             }
             print("request \(requestID) closed; the next sync marks its cluster fixed")

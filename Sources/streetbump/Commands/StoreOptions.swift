@@ -1,6 +1,7 @@
 import ArgumentParser
 import BumpIngest
 import BumpStore
+import Foundation
 
 /// Options every store command shares.
 struct StoreOptions: ParsableArguments {
@@ -10,7 +11,23 @@ struct StoreOptions: ParsableArguments {
     /// The store path in effect: flag, environment, config file, default.
     var path: String { db ?? Configuration.current.string("db") ?? "streetbump.sqlite" }
 
+    /// Opens the store, creating it when it does not exist (commands that put data in).
     func open() throws -> TraceStore { try TraceStore(path: path) }
+
+    /// Opens a store that must exist already (commands that read or act on what is stored):
+    /// a mistyped path is an error, not a new empty store that answers "nothing".
+    func openExisting() throws -> TraceStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("no store at \(path): check --db (config key db, env STREETBUMP_DB), or ingest traces first")
+        }
+        return try open()
+    }
+}
+
+/// A command that cannot go on, said plainly (exit 1, without the usage text a flag error gets).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Options that shape what goes into the store (ingest, stream). Each may also come from the
