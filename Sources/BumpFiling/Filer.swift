@@ -312,7 +312,9 @@ public final class Filer: Sendable {
         let end = Self.searchEnd(now()), span = min(settings.lookbackDays, 90) * 86_400
         let open = try await client.requests(serviceCode: f.serviceCode, status: ["open"], start: end.addingTimeInterval(-span), end: end)
         var best: (ServiceRequest, Bool, Double)?
-        for r in open {
+        // Checked here too: a server that ignores the status filter must not get a pothole
+        // linked to a request that was closed.
+        for r in open where r.status.lowercased() == "open" {
             guard let lat = r.lat, let lon = r.long else { continue }
             let d = LocalGeodesy.distance((f.lat, f.lon), (lat, lon))
             if d <= settings.nearbyRadius, d < (best?.2 ?? .infinity) { best = (r, false, d) }

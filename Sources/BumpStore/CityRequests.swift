@@ -17,16 +17,16 @@ extension TraceStore {
     /// Filters of `GET /requests`; nil means no filter.
     public struct CityRequestQuery: Sendable {
         public var ids: [String]?
-        public var serviceCode: String?
+        public var serviceCodes: [String]?
         public var statuses: [String]?
         public var start: Date?
         public var end: Date?
         public var limit: Int
 
-        public init(ids: [String]? = nil, serviceCode: String? = nil, statuses: [String]? = nil, start: Date? = nil,
+        public init(ids: [String]? = nil, serviceCodes: [String]? = nil, statuses: [String]? = nil, start: Date? = nil,
                     end: Date? = nil, limit: Int = 1_000) {
             self.ids = ids
-            self.serviceCode = serviceCode
+            self.serviceCodes = serviceCodes
             self.statuses = statuses
             self.start = start
             self.end = end
@@ -74,9 +74,9 @@ extension TraceStore {
             clauses.append(numeric.isEmpty ? "0" : "id IN (\(Self.placeholders(numeric.count)))")
             args += numeric
         }
-        if let code = query.serviceCode {
-            clauses.append("service_code = ?")
-            args.append(code)
+        if let codes = query.serviceCodes {
+            clauses.append(codes.isEmpty ? "0" : "service_code IN (\(Self.placeholders(codes.count)))")
+            args += codes
         }
         if let statuses = query.statuses {
             clauses.append(statuses.isEmpty ? "0" : "status IN (\(Self.placeholders(statuses.count)))")

@@ -90,14 +90,16 @@ public struct Open311Endpoint: Sendable {
     }
 
     func listRequests(_ request: Request, format: Format) throws -> Response {
-        let q = try Self.query(request)
+        // The spec: an optional argument sent empty is as if it were not sent.
+        let q = try Self.query(request).filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
         var query = TraceStore.CityRequestQuery(limit: settings.pageLimit)
         if let ids = q["service_request_id"], !ids.isEmpty {
             // The spec: ids override every other filter.
             query.ids = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         } else {
-            query.serviceCode = q["service_code"].flatMap { $0.isEmpty ? nil : $0 }
-            if let s = q["status"], !s.isEmpty {
+            // Like status, a comma-separated list.
+            query.serviceCodes = q["service_code"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            if let s = q["status"] {
                 let statuses = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
                 if let bad = statuses.first(where: { $0 != "open" && $0 != "closed" }) {
                     throw Open311Failure(.badRequest, "status must be open or closed, got '\(bad)'")

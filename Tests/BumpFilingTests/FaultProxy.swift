@@ -24,6 +24,8 @@ final class FaultProxy: Sendable {
         case holdAfterForward(Double)
         /// Forward, then answer after this many seconds (a slow server).
         case slow(Double)
+        /// Forward without the query's `status` filter: a server that ignores it.
+        case ignoreStatusFilter
     }
 
     struct State {
@@ -108,9 +110,9 @@ final class FaultProxy: Sendable {
             writeAll(client, Array("HTTP/1.1 301 Moved Permanently\r\nLocation: \(path)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
             return
         }
-        let response = forward(request)
+        let response = forward(fault == .ignoreStatusFilter ? Self.withoutStatusFilter(request) : request)
         switch fault {
-        case .pass:
+        case .pass, .ignoreStatusFilter:
             writeAll(client, Self.withConnectionClose(response))
         case .garbageAfterForward:
             let body = "<html><body>Service Unavailable</body></html>"
@@ -123,6 +125,15 @@ final class FaultProxy: Sendable {
         case .dropAfterForward, .status, .statusRetryAfter, .redirect:
             break
         }
+    }
+
+    /// The request with `status=…` taken out of its request line's query.
+    static func withoutStatusFilter(_ request: [UInt8]) -> [UInt8] {
+        guard let lineEnd = find(Array("\r\n".utf8), in: request) else { return request }
+        let line = String(decoding: request[0..<lineEnd], as: UTF8.self)
+        let stripped = line.replacingOccurrences(of: "([?&])status=[^& ]*&?", with: "$1", options: .regularExpression)
+            .replacingOccurrences(of: "[?&] ", with: " ", options: .regularExpression)
+        return Array(stripped.utf8) + request[lineEnd...]
     }
 
     /// Head and body (by Content-Length) of one request, with `Connection: close` set.

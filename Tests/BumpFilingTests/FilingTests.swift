@@ -132,6 +132,20 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("a resident's request that was closed is not taken for the pothole, even from a server that ignores the status filter")
+    func closedNearbyIgnored() async throws {
+        try await FilingFixture.with(potholes: 1) { f in
+            let resident = try f.city.addCityRequest(
+                NewRequest(serviceCode: "pothole", lat: f.potholes[0].lat + 0.000027, long: f.potholes[0].lon, description: "big hole",
+                           attributes: ["severity": "high"]), serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now)
+            try f.city.setCityRequestStatus(id: resident.request.serviceRequestID, status: "closed", notes: "patched", at: f.cityClock.now)
+            f.proxy.script(gets: Array(repeating: .ignoreStatusFilter, count: 50))
+            let report = try await (try await f.filer()).run(maxWait: 120)
+            #expect(report.filed == 1 && report.linked == 0, "\(report)")
+            #expect(try f.store.filings().first?.serviceRequestID != resident.request.serviceRequestID)
+        }
+    }
+
     @Test("a cluster staff reject after it was queued is never sent; a renumbered fixed pothole waits for its grace period")
     func rejectAfterQueued() async throws {
         try await FilingFixture.with(potholes: 2) { f in
@@ -326,7 +340,7 @@ extension FaultProxy.Fault {
     var losesTheAnswer: Bool {
         switch self {
         case .dropAfterForward, .garbageAfterForward, .holdAfterForward: true
-        case .pass, .status, .statusRetryAfter, .redirect, .slow: false
+        case .pass, .status, .statusRetryAfter, .redirect, .slow, .ignoreStatusFilter: false
         }
     }
 }

@@ -215,6 +215,13 @@ struct EmbeddedEndpointTests {
             try f.store.setCityRequestStatus(id: id, status: "closed", notes: "patched", at: Date())
             let open = try JSONDecoder().decode([ServiceRequest].self, from: try await f.call("GET", "/requests.json?status=open&service_code=pothole").body)
             #expect(open.count == 1 && open[0].serviceRequestID != id)
+            // service_code is a comma list, as status is; optional arguments sent empty are not sent.
+            let listed = try JSONDecoder().decode([ServiceRequest].self, from: try await f.call("GET", "/requests.json?service_code=graffiti,%20pothole").body)
+            #expect(listed.count == 2)
+            #expect(try JSONDecoder().decode([ServiceRequest].self, from: try await f.call("GET", "/requests.json?service_code=graffiti").body).isEmpty)
+            let empties = try await f.call("GET", "/requests.json?start_date=&end_date=&status=&service_code=&service_request_id=")
+            let unfiltered = try JSONDecoder().decode([ServiceRequest].self, from: empties.body)
+            #expect(empties.status == 200 && unfiltered.count == 2)
             let byIDs = try JSONDecoder().decode([ServiceRequest].self, from: try await f.call("GET", "/requests.json?service_request_id=\(id),424242&status=open").body)
             #expect(byIDs.map(\.serviceRequestID) == [id], "ids override the other filters")
             let future = try await f.call("GET", "/requests.json?start_date=2099-01-01T00:00:00Z")
