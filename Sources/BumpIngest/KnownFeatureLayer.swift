@@ -11,17 +11,35 @@ public enum KnownFeatureLayer {
         public var lat: Double
         public var lon: Double
         public var ref: String?
+        /// Where in the file it came from ("line 12", "feature 3"), for messages.
+        public var place: String
     }
 
+    /// A shape as the file gives it, in the file's coordinates: points, or a line whose whole
+    /// length is the asset (a rail crossing drawn across the road, a hump's outline).
+    struct Shape {
+        var kind: ClusterClass
+        var vertices: [(a: Double, b: Double)]
+        var isLine: Bool
+        var ref: String?
+        var place: String
+    }
+
+    /// Metres between the points a line is stored as: well inside the radius at which a known
+    /// asset claims a cluster, so a cluster anywhere along the line is claimed.
+    public static let lineSpacing = 4.0
+
     /// Reads a layer. GeoJSON coordinates are WGS84 lon/lat (RFC 7946) unless `crs` (or a legacy
-    /// `crs` member) names a projected CRS; CSV has `lat,lon` or `x,y` (then `crs` is required),
-    /// and `kind` unless `defaultKind` is given.
-    public static func read(path: String, crs: String?, defaultKind: ClusterClass?) throws -> [Point] {
+    /// `crs` member) names another CRS; CSV has `lat,lon` or `x,y` (then `crs` is required),
+    /// and `kind` unless `defaultKind` is given. Lines and polygon outlines become points every
+    /// few metres along them. Features without a geometry (RFC 7946 allows it) are counted in
+    /// `unlocated`, not read.
+    public static func read(path: String, crs: String?, defaultKind: ClusterClass?) throws -> (points: [Point], unlocated: Int) {
         let bytes = try FileSystem.readAll(path)
         let text = String(decoding: bytes, as: UTF8.self)
         let trimmed = text.drop { $0.isWhitespace || $0 == "\u{FEFF}" }
         if trimmed.hasPrefix("{") { return try geoJSON(Data(bytes), path: path, crs: crs, defaultKind: defaultKind) }
-        return try csv(text, path: path, crs: crs, defaultKind: defaultKind)
+        return (try csv(text, path: path, crs: crs, defaultKind: defaultKind), 0)
     }
 
     /// Maps the words cities use for these assets to a class.
@@ -33,7 +51,7 @@ public enum KnownFeatureLayer {
         return nil
     }
 
-    static func geoJSON(_ data: Data, path: String, crs: String?, defaultKind: ClusterClass?) throws -> [Point] {
+    static func geoJSON(_ data: Data, path: String, crs: String?, defaultKind: ClusterClass?) throws -> (points: [Point], unlocated: Int) {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FileError(path: path, message: "not a GeoJSON object")
         }
@@ -48,24 +66,56 @@ public enum KnownFeatureLayer {
         case "Feature": features = [root]
         default: throw FileError(path: path, message: "expected a FeatureCollection or Feature, found \(root["type"] ?? "no type")")
         }
-        var raw: [(kind: ClusterClass, a: Double, b: Double, ref: String?)] = []
+        var shapes: [Shape] = []
+        var unlocated = 0
         for (n, f) in features.enumerated() {
+            let place = "feature \(n + 1)"
             let props = f["properties"] as? [String: Any] ?? [:]
             let word = ["kind", "class", "type", "asset", "feature"].lazy.compactMap { props[$0] as? String }.first
             guard let kind = word.flatMap(kind(named:)) ?? defaultKind else {
-                throw FileError(path: path, message: "feature \(n + 1): cannot tell its kind (properties.kind = \(word ?? "none")); pass --kind casting|speed_hump|rail_crossing")
+                throw FileError(path: path, message: "\(place): cannot tell its kind (properties.kind = \(word ?? "none")); pass --kind casting|speed_hump|rail_crossing")
             }
             let ref = (f["id"] ?? props["id"]).map { "\($0)" }
-            guard let g = f["geometry"] as? [String: Any], let type = g["type"] as? String else { continue }
-            var positions: [[Double]] = []
-            switch type {
-            case "Point": positions = [g["coordinates"] as? [Double] ?? []]
-            case "MultiPoint", "LineString": positions = g["coordinates"] as? [[Double]] ?? []
-            default: throw FileError(path: path, message: "feature \(n + 1): \(type) geometry is not supported; use points")
+            guard let g = f["geometry"] as? [String: Any] else {
+                unlocated += 1
+                continue
             }
-            for p in positions where p.count >= 2 { raw.append((kind, p[0], p[1], ref)) }
+            func position(_ value: Any?) throws -> (a: Double, b: Double) {
+                guard let p = value as? [Any], p.count >= 2, let a = (p[0] as? NSNumber)?.doubleValue, let b = (p[1] as? NSNumber)?.doubleValue,
+                      !(p[0] is Bool), a.isFinite, b.isFinite else {
+                    throw FileError(path: path, message: "\(place): geometry.coordinates: expected [x, y] numbers, got \(String(describing: value ?? "nothing").prefix(60))")
+                }
+                return (a, b)
+            }
+            func positions(_ value: Any?) throws -> [(a: Double, b: Double)] {
+                guard let list = value as? [Any], !list.isEmpty else {
+                    throw FileError(path: path, message: "\(place): geometry.coordinates: expected a list of positions, got \(String(describing: value ?? "nothing").prefix(60))")
+                }
+                return try list.map(position)
+            }
+            func lists(_ value: Any?) throws -> [Any] {
+                guard let list = value as? [Any], !list.isEmpty else {
+                    throw FileError(path: path, message: "\(place): geometry.coordinates: expected lists of positions")
+                }
+                return list
+            }
+            let coordinates = g["coordinates"]
+            let type = g["type"] as? String ?? "no type"
+            switch type {
+            case "Point": shapes.append(Shape(kind: kind, vertices: [try position(coordinates)], isLine: false, ref: ref, place: place))
+            case "MultiPoint": shapes.append(Shape(kind: kind, vertices: try positions(coordinates), isLine: false, ref: ref, place: place))
+            case "LineString": shapes.append(Shape(kind: kind, vertices: try positions(coordinates), isLine: true, ref: ref, place: place))
+            // Polygons by their rings: a cluster on a hump or crossing drawn as an area is near its outline.
+            case "MultiLineString", "Polygon":
+                for line in try lists(coordinates) { shapes.append(Shape(kind: kind, vertices: try positions(line), isLine: true, ref: ref, place: place)) }
+            case "MultiPolygon":
+                for polygon in try lists(coordinates) {
+                    for ring in try lists(polygon) { shapes.append(Shape(kind: kind, vertices: try positions(ring), isLine: true, ref: ref, place: place)) }
+                }
+            default: throw FileError(path: path, message: "\(place): \(type) geometry is not supported; use points, lines or polygons")
+            }
         }
-        return try toWGS84(raw, crs: sourceCRS, path: path)
+        return (try toWGS84(shapes, crs: sourceCRS, path: path), unlocated)
     }
 
     static func csv(_ text: String, path: String, crs: String?, defaultKind: ClusterClass?) throws -> [Point] {
@@ -82,43 +132,110 @@ public enum KnownFeatureLayer {
             guard let kind = word.flatMap(kind(named:)) ?? defaultKind else {
                 throw FileError(path: path, message: "line \(row.line): field '\(kindColumn.map { table.header[$0] } ?? "kind")': cannot tell the kind from '\(word ?? "")'; pass --kind")
             }
-            return (kind, try table.number(row, a), try table.number(row, b), refColumn.map { row.cells[$0] })
+            return Shape(kind: kind, vertices: [(try table.number(row, a), try table.number(row, b))], isLine: false,
+                         ref: refColumn.map { row.cells[$0] }, place: "line \(row.line)")
         }, crs: projected ? crs : nil, path: path)
     }
 
-    /// (a, b) are lon/lat, or x/y in `crs` when it names a projected CRS.
-    static func toWGS84(_ raw: [(kind: ClusterClass, a: Double, b: Double, ref: String?)], crs: String?, path: String) throws -> [Point] {
-        guard let crs, !["EPSG:4326", "OGC:CRS84", "CRS:84"].contains(crs.uppercased()) else {
-            return try raw.map { r in
-                guard (-180...180).contains(r.a), (-90...90).contains(r.b) else {
-                    throw FileError(path: path, message: "coordinate \(r.a), \(r.b) is not longitude/latitude; pass --layer-crs for projected data")
+    /// The shapes' positions as WGS84 points, lines filled in every `lineSpacing` metres.
+    /// (a, b) are lon/lat, or coordinates in `crs` (projected, or geographic such as NAD83).
+    static func toWGS84(_ shapes: [Shape], crs: String?, path: String) throws -> [Point] {
+        let convert = try converter(crs, path: path)
+        var out: [Point] = []
+        for shape in shapes {
+            let vertices = try shape.vertices.map { v in
+                do {
+                    return try convert(v.a, v.b)
+                } catch {
+                    throw FileError(path: path, message: "\(shape.place): \(error)")
                 }
-                return Point(kind: r.kind, lat: r.b, lon: r.a, ref: r.ref)
+            }
+            var previous: (lon: Double, lat: Double)?
+            for v in vertices {
+                if shape.isLine, let p = previous {
+                    let steps = Int((LocalGeodesy.distance((p.lat, p.lon), (v.lat, v.lon)) / lineSpacing).rounded(.up))
+                    for k in stride(from: 1, to: max(steps, 1), by: 1) {
+                        let f = Double(k) / Double(steps)
+                        out.append(Point(kind: shape.kind, lat: p.lat + (v.lat - p.lat) * f, lon: p.lon + (v.lon - p.lon) * f, ref: shape.ref, place: shape.place))
+                    }
+                }
+                out.append(Point(kind: shape.kind, lat: v.lat, lon: v.lon, ref: shape.ref, place: shape.place))
+                previous = v
             }
         }
-        let t = try CRSTransformer(to: crs)
-        return try raw.map { r in
-            let ll = try t.inverse(x: r.a, y: r.b)
-            return Point(kind: r.kind, lat: ll.lat, lon: ll.lon, ref: r.ref)
+        return out
+    }
+
+    /// The conversion of one position of a layer in `crs` (nil: WGS84 lon/lat) to lon/lat.
+    static func converter(_ crs: String?, path: String) throws -> (Double, Double) throws -> (lon: Double, lat: Double) {
+        guard let crs, !["EPSG:4326", "OGC:CRS84", "CRS:84"].contains(crs.uppercased()) else {
+            return { a, b in
+                guard (-180...180).contains(a), (-90...90).contains(b) else {
+                    throw NotLonLat(a: a, b: b)
+                }
+                return (a, b)
+            }
+        }
+        do throws(GeoError) {
+            do throws(GeoError) {
+                let t = try CRSTransformer(to: crs)
+                return { a, b in try t.inverse(x: a, y: b) }
+            } catch where error.kind == .unsupportedCRS {
+                // Not projected: a geographic CRS other than WGS84 (NAD83, ETRS89). Through a
+                // projection both know, so PROJ applies the datum shift between them.
+                let fromLayer = try CRSTransformer(from: crs, to: "EPSG:3857"), toWGS84 = try CRSTransformer(to: "EPSG:3857")
+                return { a, b in
+                    let xy = try fromLayer.forward(lon: a, lat: b)
+                    return try toWGS84.inverse(x: xy.x, y: xy.y)
+                }
+            }
+        } catch {
+            throw FileError(path: path, message: "layer CRS: \(error.description)")
         }
     }
 
-    static func legacyCRS(_ name: String) -> String? {
-        // "urn:ogc:def:crs:EPSG::2249" or "EPSG:2249"; CRS84 means lon/lat.
-        if name.uppercased().hasSuffix("CRS84") { return nil }
-        if let code = name.split(separator: ":").last, Int(code) != nil { return "EPSG:\(code)" }
-        return nil
+    struct NotLonLat: Error, CustomStringConvertible {
+        var a: Double, b: Double
+        var description: String { "coordinate x \(a), y \(b) is not longitude, latitude; pass --layer-crs for projected data" }
     }
 
-    /// Stores the points in the store's CRS (which must be known, i.e. data ingested or --crs given).
+    /// The CRS a legacy GeoJSON `crs` member names, as AUTHORITY:CODE: "EPSG:2249",
+    /// "urn:ogc:def:crs:EPSG::2249", "http://www.opengis.net/def/crs/EPSG/0/2249", "ESRI:102686".
+    /// CRS84 (and an unreadable name) means lon/lat.
+    static func legacyCRS(_ name: String) -> String? {
+        if name.uppercased().hasSuffix("CRS84") { return nil }
+        let parts = name.split(separator: name.contains("/") ? "/" : ":", omittingEmptySubsequences: false).map(String.init)
+        guard let code = parts.last, !code.isEmpty, code.allSatisfy(\.isNumber) else { return nil }
+        // The authority: the part after "crs" in a URN or URL, else the first part.
+        let authority = parts.firstIndex { $0.lowercased() == "crs" }.map { parts[$0 + 1] } ?? parts[0]
+        return authority.isEmpty || parts.count < 2 ? nil : "\(authority.uppercased()):\(code)"
+    }
+
+    /// Metres beyond which a layer's point is taken for a mistake (columns swapped, the wrong
+    /// --layer-crs) when the store already holds clusters: a city's assets lie where it drives.
+    static let farFromData = 50_000.0
+
+    /// Stores the points in the store's CRS (which must be known, i.e. data ingested or --crs
+    /// given), replacing what an earlier import from `source` stored: importing a corrected
+    /// layer again updates it instead of adding every feature twice.
     public static func store(_ points: [Point], source: String, into writer: StoreWriter) throws -> Int {
         let first = points.first.map { ($0.lat, $0.lon) }
         guard let t = try writer.projection(near: first) else { return 0 }
+        let clusters = try writer.store.clusters()
+        if !clusters.isEmpty {
+            let lats = clusters.map(\.lat), lons = clusters.map(\.lon)
+            let centre = ((lats.min()! + lats.max()!) / 2, (lons.min()! + lons.max()!) / 2)
+            let reach = LocalGeodesy.distance((lats.min()!, lons.min()!), (lats.max()!, lons.max()!)) / 2 + farFromData
+            if let far = points.first(where: { LocalGeodesy.distance(centre, ($0.lat, $0.lon)) > reach }) {
+                let km = Int(LocalGeodesy.distance(centre, (far.lat, far.lon)) / 1_000)
+                throw FileError(path: source, message: "\(far.place): lat \(far.lat), lon \(far.lon) is \(km) km from the data: are latitude and longitude swapped, or is --layer-crs wrong?")
+            }
+        }
         var features: [KnownFeature] = []
         for p in points {
             let xy = try t.forward(lon: p.lon, lat: p.lat)
             features.append(KnownFeature(kind: p.kind, x: xy.x, y: xy.y, lat: p.lat, lon: p.lon, source: source, ref: p.ref))
         }
-        return try writer.store.addKnownFeatures(features)
+        return try writer.store.replaceKnownFeatures(source: source, with: features)
     }
 }

@@ -243,6 +243,17 @@ struct CLITests {
             .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(after.count == clusters.count)
         #expect(after.allSatisfy { $0[5] == "casting" && !$0[19].isEmpty }, "every cluster is now a known casting")
+
+        // The same layer again replaces it: no feature twice, and the clusters keep their links.
+        let again = try CLI.run(["known-features", "import", layerPath.path, "--db", db])
+        #expect(again.status == 0 && again.stderr.contains("replaced"), "\(again.stderr)")
+        #expect(try TraceStore(path: db).knownFeatures().count == clusters.count)
+        // Latitude and longitude swapped: refused, naming the line, with nothing changed.
+        let swapped = dir.appendingPathComponent("swapped.csv")
+        try "kind,lat,lon\nmanhole,\(clusters[0][2]),\(clusters[0][1])\n".write(to: swapped, atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["known-features", "import", swapped.path, "--db", db])
+        #expect(refused.status != 0 && refused.stderr.contains("line 2: lat") && refused.stderr.contains("swapped"), "\(refused.stderr)")
+        #expect(try TraceStore(path: db).knownFeatures().count == clusters.count)
     }
 
     @Test("evaluate scores pothole clusters against a truth file")

@@ -12,7 +12,7 @@ struct KnownFeatures: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import a GeoJSON (points) or CSV (kind,lat,lon or kind,x,y with --crs) layer, then re-label clusters.")
+            abstract: "Import a GeoJSON (points, lines, polygons) or CSV (kind,lat,lon or kind,x,y with --layer-crs) layer, then re-label clusters; importing a file of the same name again replaces it.")
         @OptionGroup var store: StoreOptions
         @OptionGroup var pipeline: PipelineOptions
         @Argument(help: "GeoJSON or CSV file.")
@@ -26,14 +26,19 @@ struct KnownFeatures: ParsableCommand {
             if let kind, ![.casting, .speedHump, .railCrossing].contains(kind) {
                 throw ValidationError("--kind must be casting, speed_hump or rail_crossing")
             }
-            let points = try KnownFeatureLayer.read(path: file, crs: layerCRS, defaultKind: kind)
+            let (points, unlocated) = try KnownFeatureLayer.read(path: file, crs: layerCRS, defaultKind: kind)
             let settings = try pipeline.settings()
             let writer = try StoreWriter(store: try store.open(), settings: settings)
-            let n = try KnownFeatureLayer.store(points, source: FileSystem.baseName(file), into: writer)
+            // The layer is known by its file name: importing it again replaces it. ("staff" is
+            // the review page's own.)
+            let name = file.split(separator: "/").last.map(String.init) ?? file
+            let n = try KnownFeatureLayer.store(points, source: name == "staff" ? "./staff" : name, into: writer)
             let changes = try ClusterUpdater.update(store: writer.store, settings: settings)
             var err = ByteWriter.standardError()
             let counts = Dictionary(grouping: points, by: \.kind).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
-            try err.write("imported \(n) known features (\(counts)); clusters re-labelled: \(changes.total), \(changes.potholes) potholes\n")
+            try err.write("imported \(n) known features from \(name) (\(counts); lines and outlines as points every \(Int(KnownFeatureLayer.lineSpacing)) m)"
+                + (unlocated > 0 ? "; \(unlocated) features without a geometry left out" : "")
+                + "; an earlier import of \(name) is replaced; clusters re-labelled: \(changes.total), \(changes.potholes) potholes\n")
             try err.flush()
         }
     }
