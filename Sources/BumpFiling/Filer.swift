@@ -305,21 +305,53 @@ public final class Filer: Sendable {
     ///
     /// Both searches give start and end dates at most 90 days apart: the spec lets servers refuse
     /// a longer span, and what a server does with a start date alone is its own choice. Ours
-    /// is looked for only since the entry was made, so the answer stays short in a busy city
-    /// (servers cap answers, often at 1,000) and ours cannot fall off its end.
+    /// is looked for only since the entry was made, so the answer stays short in a busy city;
+    /// an answer that may have been cut to the server's page is searched again in halves.
     func findExisting(_ f: FilingRecord) async throws(GeoReportError) -> (request: ServiceRequest, ours: Bool, metres: Double)? {
         if let r = try await findOwn(f) { return (r, true, 0) }
         let end = Self.searchEnd(now()), span = min(settings.lookbackDays, 90) * 86_400
-        let open = try await client.requests(serviceCode: f.serviceCode, status: ["open"], start: end.addingTimeInterval(-span), end: end)
         var best: (ServiceRequest, Bool, Double)?
-        // Checked here too: a server that ignores the status filter must not get a pothole
-        // linked to a request that was closed.
-        for r in open where r.status.lowercased() == "open" {
-            guard let lat = r.lat, let lon = r.long else { continue }
-            let d = LocalGeodesy.distance((f.lat, f.lon), (lat, lon))
-            if d <= settings.nearbyRadius, d < (best?.2 ?? .infinity) { best = (r, false, d) }
+        try await search(serviceCode: f.serviceCode, status: ["open"], from: end.addingTimeInterval(-span), to: end) { open in
+            // Checked here too: a server that ignores the status filter must not get a pothole
+            // linked to a request that was closed.
+            for r in open where r.status.lowercased() == "open" {
+                guard let lat = r.lat, let lon = r.long else { continue }
+                let d = LocalGeodesy.distance((f.lat, f.lon), (lat, lon))
+                if d <= settings.nearbyRadius, d < (best?.2 ?? .infinity) { best = (r, false, d) }
+            }
+            return false
         }
         return best
+    }
+
+    /// Shortest window a search splits an answer that looks cut short into.
+    static let shortestWindow = 3_600.0
+
+    /// Hands `visit` the requests of the service made from `start` to `end`, window by window
+    /// (at most 90 days each, the span servers may enforce). An answer of `fullAnswer` or more
+    /// may be the server's page, not all there is, so its window is searched again in halves
+    /// down to an hour. Stops when `visit` returns true; returns whether it did.
+    @discardableResult
+    func search(serviceCode: String, status: [String] = [], from start: Date, to end: Date,
+                _ visit: ([ServiceRequest]) -> Bool) async throws(GeoReportError) -> Bool {
+        var windows: [(Date, Date)] = []
+        var from = start
+        while from < end {
+            let to = min(from.addingTimeInterval(90 * 86_400), end)
+            windows.append((from, to))
+            from = to
+        }
+        // Newest window last: taken first, since recent requests are the likelier match.
+        while let (a, b) = windows.popLast() {
+            let found = try await client.requests(serviceCode: serviceCode, status: status, start: a, end: b)
+            if visit(found) { return true }
+            if found.count >= settings.fullAnswer, b.timeIntervalSince(a) > Self.shortestWindow * 2 {
+                let middle = a.addingTimeInterval(b.timeIntervalSince(a) / 2)
+                windows.append((a, middle))
+                windows.append((middle, b))
+            }
+        }
+        return false
     }
 
     /// The end date of a search: a day ahead, as the server's clock may be ahead of ours and
@@ -332,14 +364,13 @@ public final class Filer: Sendable {
         // From a day before the entry was made (the server's clock may run behind ours), in
         // windows of at most 90 days: one for any entry younger than that, more for one that
         // sat parked for months.
-        var start = min(Date(timeIntervalSince1970: f.createdAt - 86_400), end.addingTimeInterval(-2 * 86_400))
-        repeat {
-            let stop = min(start.addingTimeInterval(90 * 86_400), end)
-            let found = try await client.requests(serviceCode: f.serviceCode, start: start, end: stop)
-            if let ours = found.first(where: { $0.description?.contains(f.reference) == true }) { return ours }
-            start = stop
-        } while start < end
-        return nil
+        let start = min(Date(timeIntervalSince1970: f.createdAt - 86_400), end.addingTimeInterval(-2 * 86_400))
+        var ours: ServiceRequest?
+        try await search(serviceCode: f.serviceCode, from: start, to: end) { found in
+            ours = found.first { $0.description?.contains(f.reference) == true }
+            return ours != nil
+        }
+        return ours
     }
 
     func newRequest(for f: FilingRecord) -> NewRequest {

@@ -17,6 +17,10 @@ public struct FilingSettings: Sendable {
     /// How far back the nearby check looks for others' open requests, in days (at most 90, the
     /// span the spec lets servers enforce).
     public var lookbackDays = 90.0
+    /// An answer to a search holding at least this many requests may have been cut to the
+    /// server's page size (the spec has no paging; servers cap answers, often at 50): the
+    /// window is searched again in halves, so no request in it goes unseen.
+    public var fullAnswer = 50
     /// POST attempts with an unknown or temporary outcome before the filing waits for staff.
     public var maxAttempts = 8
     /// Backoff: the first retry waits about `backoffBase` seconds, doubling up to `backoffCap`, with jitter.

@@ -28,13 +28,14 @@ final class FilingFixture: Sendable {
     /// The pothole clusters that should each end with exactly one request.
     let potholes: [ClusterRecord]
 
-    init(potholes count: Int = 5, idDelay: Double = 0) async throws {
+    init(potholes count: Int = 5, idDelay: Double = 0, pageLimit: Int = 1_000) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("streetbump-filing-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         store = try TraceStore(path: dir.appendingPathComponent("streetbump.sqlite").path)
         city = try TraceStore(path: dir.appendingPathComponent("city.sqlite").path)
         var open311 = Open311ServerSettings.standard(apiKeys: [Self.key])
         open311.idDelay = idDelay
+        open311.pageLimit = pageLimit
         let settings = ServerSettings(host: "127.0.0.1", port: 0, open311: open311)
         let city = self.city, clock = cityClock
         server = try await BackgroundServer.start(logger: Logger(label: "city")) { onRunning in
@@ -52,8 +53,8 @@ final class FilingFixture: Sendable {
         try replaceClusters(potholes + others)
     }
 
-    static func with(potholes: Int = 5, idDelay: Double = 0, _ body: (FilingFixture) async throws -> Void) async throws {
-        let f = try await FilingFixture(potholes: potholes, idDelay: idDelay)
+    static func with(potholes: Int = 5, idDelay: Double = 0, pageLimit: Int = 1_000, _ body: (FilingFixture) async throws -> Void) async throws {
+        let f = try await FilingFixture(potholes: potholes, idDelay: idDelay, pageLimit: pageLimit)
         do {
             try await body(f)
         } catch {

@@ -132,6 +132,26 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("a server that cuts answers to a page: the nearby check searches again in shorter windows and still finds the resident's report")
+    func cutAnswers() async throws {
+        try await FilingFixture.with(potholes: 2, pageLimit: 5) { f in
+            func report(_ lat: Double, daysAgo: Double) throws -> ServiceRequest {
+                try f.city.addCityRequest(
+                    NewRequest(serviceCode: "pothole", lat: lat, long: -71.06, description: "hole", attributes: ["severity": "high"]),
+                    serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now.addingTimeInterval(-daysAgo * 86_400)).request
+            }
+            // A resident reported the first pothole 20 days ago; a dozen reports elsewhere since,
+            // the newest first, fill every answer of 5.
+            let resident = try report(f.potholes[0].lat + 0.000027, daysAgo: 20)
+            for k in 0..<12 { _ = try report(42.2 - Double(k) * 0.01, daysAgo: Double(k) / 24) }
+            var settings = f.settings()
+            settings.fullAnswer = 5
+            let run = try await (try await f.filer(settings)).run(maxWait: 120)
+            #expect(run.filed == 1 && run.linked == 1, "\(run)")
+            #expect(try f.store.filings(ofCluster: f.potholes[0].id).first?.serviceRequestID == resident.serviceRequestID)
+        }
+    }
+
     @Test("a resident's request that was closed is not taken for the pothole, even from a server that ignores the status filter")
     func closedNearbyIgnored() async throws {
         try await FilingFixture.with(potholes: 1) { f in
