@@ -326,6 +326,9 @@ public final class Filer: Sendable {
 
     /// Shortest window a search splits an answer that looks cut short into.
     static let shortestWindow = 3_600.0
+    /// Most windows one search asks for: beyond, what the server holds in a day is more than
+    /// it shows, and the search says so in the log rather than asking thousands of times.
+    static let mostWindows = 64
 
     /// Hands `visit` the requests of the service made from `start` to `end`, window by window
     /// (at most 90 days each, the span servers may enforce). An answer of `fullAnswer` or more
@@ -342,14 +345,26 @@ public final class Filer: Sendable {
             from = to
         }
         // Newest window last: taken first, since recent requests are the likelier match.
+        var asked = 0
         while let (a, b) = windows.popLast() {
             let found = try await client.requests(serviceCode: serviceCode, status: status, start: a, end: b)
+            asked += 1
             if visit(found) { return true }
-            if found.count >= settings.fullAnswer, b.timeIntervalSince(a) > Self.shortestWindow * 2 {
-                let middle = a.addingTimeInterval(b.timeIntervalSince(a) / 2)
-                windows.append((a, middle))
-                windows.append((middle, b))
+            guard found.count >= settings.fullAnswer, b.timeIntervalSince(a) > Self.shortestWindow * 2 else { continue }
+            // A server that answers with requests outside the dates asked ignores them: halves
+            // would bring the same answer again.
+            let slack = 86_400.0
+            if found.contains(where: { r in r.requestedDatetime.map { $0 < a.addingTimeInterval(-slack) || $0 > b.addingTimeInterval(slack) } ?? false }) {
+                logger.notice("the endpoint ignores start_date/end_date: a search of \(serviceCode) requests sees only the \(found.count) it answers with")
+                continue
             }
+            if asked + windows.count + 2 > Self.mostWindows {
+                logger.notice("a search of \(serviceCode) requests stops after \(Self.mostWindows) windows; answers were still full")
+                continue
+            }
+            let middle = a.addingTimeInterval(b.timeIntervalSince(a) / 2)
+            windows.append((a, middle))
+            windows.append((middle, b))
         }
         return false
     }

@@ -24,8 +24,8 @@ final class FaultProxy: Sendable {
         case holdAfterForward(Double)
         /// Forward, then answer after this many seconds (a slow server).
         case slow(Double)
-        /// Forward without the query's `status` filter: a server that ignores it.
-        case ignoreStatusFilter
+        /// Forward without these query arguments: a server that ignores them.
+        case ignore([String])
     }
 
     struct State {
@@ -69,6 +69,7 @@ final class FaultProxy: Sendable {
     }
 
     var postsSeen: Int { state.withLock { $0.posts } }
+    var getsSeen: Int { state.withLock { $0.gets } }
 
     func close() {
         state.withLock { $0.open = false }
@@ -110,9 +111,11 @@ final class FaultProxy: Sendable {
             writeAll(client, Array("HTTP/1.1 301 Moved Permanently\r\nLocation: \(path)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
             return
         }
-        let response = forward(fault == .ignoreStatusFilter ? Self.withoutStatusFilter(request) : request)
+        var forwarded = request
+        if case .ignore(let names) = fault { forwarded = Self.without(names, request) }
+        let response = forward(forwarded)
         switch fault {
-        case .pass, .ignoreStatusFilter:
+        case .pass, .ignore:
             writeAll(client, Self.withConnectionClose(response))
         case .garbageAfterForward:
             let body = "<html><body>Service Unavailable</body></html>"
@@ -127,13 +130,15 @@ final class FaultProxy: Sendable {
         }
     }
 
-    /// The request with `status=…` taken out of its request line's query.
-    static func withoutStatusFilter(_ request: [UInt8]) -> [UInt8] {
+    /// The request with the query arguments `names` taken out of its request line.
+    static func without(_ names: [String], _ request: [UInt8]) -> [UInt8] {
         guard let lineEnd = find(Array("\r\n".utf8), in: request) else { return request }
-        let line = String(decoding: request[0..<lineEnd], as: UTF8.self)
-        let stripped = line.replacingOccurrences(of: "([?&])status=[^& ]*&?", with: "$1", options: .regularExpression)
-            .replacingOccurrences(of: "[?&] ", with: " ", options: .regularExpression)
-        return Array(stripped.utf8) + request[lineEnd...]
+        var line = String(decoding: request[0..<lineEnd], as: UTF8.self)
+        for name in names {
+            line = line.replacingOccurrences(of: "([?&])\(name)=[^& ]*&?", with: "$1", options: .regularExpression)
+        }
+        line = line.replacingOccurrences(of: "[?&] ", with: " ", options: .regularExpression)
+        return Array(line.utf8) + request[lineEnd...]
     }
 
     /// Head and body (by Content-Length) of one request, with `Connection: close` set.

@@ -152,6 +152,24 @@ struct FilingFaultTests {
         }
     }
 
+    @Test("a server that cuts answers and ignores the dates asked: the searches do not split without end")
+    func cutAnswersIgnoringDates() async throws {
+        try await FilingFixture.with(potholes: 1, pageLimit: 5) { f in
+            for k in 0..<12 {
+                _ = try f.city.addCityRequest(
+                    NewRequest(serviceCode: "pothole", lat: 42.2 - Double(k) * 0.01, long: -71.06, description: "hole", attributes: ["severity": "high"]),
+                    serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now.addingTimeInterval(-Double(k) * 3 * 86_400))
+            }
+            f.proxy.script(gets: Array(repeating: .ignore(["start_date", "end_date"]), count: 5_000))
+            var settings = f.settings()
+            settings.fullAnswer = 5
+            let run = try await (try await f.filer(settings)).run(maxWait: 120)
+            #expect(run.filed == 1, "\(run)")
+            // Services, our own request, others nearby, the filing's check: a handful each, not thousands.
+            #expect(f.proxy.getsSeen < 20, "\(f.proxy.getsSeen) GETs")
+        }
+    }
+
     @Test("a resident's request that was closed is not taken for the pothole, even from a server that ignores the status filter")
     func closedNearbyIgnored() async throws {
         try await FilingFixture.with(potholes: 1) { f in
@@ -159,7 +177,7 @@ struct FilingFaultTests {
                 NewRequest(serviceCode: "pothole", lat: f.potholes[0].lat + 0.000027, long: f.potholes[0].lon, description: "big hole",
                            attributes: ["severity": "high"]), serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now)
             try f.city.setCityRequestStatus(id: resident.request.serviceRequestID, status: "closed", notes: "patched", at: f.cityClock.now)
-            f.proxy.script(gets: Array(repeating: .ignoreStatusFilter, count: 50))
+            f.proxy.script(gets: Array(repeating: .ignore(["status"]), count: 50))
             let report = try await (try await f.filer()).run(maxWait: 120)
             #expect(report.filed == 1 && report.linked == 0, "\(report)")
             #expect(try f.store.filings().first?.serviceRequestID != resident.request.serviceRequestID)
@@ -360,7 +378,7 @@ extension FaultProxy.Fault {
     var losesTheAnswer: Bool {
         switch self {
         case .dropAfterForward, .garbageAfterForward, .holdAfterForward: true
-        case .pass, .status, .statusRetryAfter, .redirect, .slow, .ignoreStatusFilter: false
+        case .pass, .status, .statusRetryAfter, .redirect, .slow, .ignore: false
         }
     }
 }
