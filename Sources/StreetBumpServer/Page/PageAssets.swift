@@ -186,27 +186,45 @@ enum PageAssets {
       say(String(e.message || e));
     }
 
+    // The queue comes a page at a time, most confident first (the API's order); "show more"
+    // fetches the next page, so the least confident clusters of a big city can be reached.
+    const pageSize = 2000;
+    let shown = [];
+
     async function load() {
-      let url = '/api/v1/clusters?limit=2000&class=' + encodeURIComponent($('#class').value);
+      shown = [];
+      await loadPage(0);
+    }
+
+    async function loadPage(offset) {
+      let url = '/api/v1/clusters?limit=' + pageSize + '&offset=' + offset + '&class=' + encodeURIComponent($('#class').value);
       if ($('#state').value) url += '&state=' + encodeURIComponent($('#state').value);
       let data;
       try {
         data = await getJSON(url);
       } catch (e) {
-        renderQueue([]);
+        shown = [];
+        renderQueue([], 0);
         renderMap([]);
         throw new Error('could not load the queue: ' + (e.message || e));
       }
-      const features = data.features.slice().sort((a, b) =>
-        (b.properties.confidence - a.properties.confidence) || (b.properties.severity - a.properties.severity));
-      renderQueue(features);
-      renderMap(features);
-      say(features.length + ' of ' + data.total + ' shown');
+      shown = shown.concat(data.features);
+      renderQueue(shown, data.total);
+      renderMap(shown);
+      say(shown.length + ' of ' + data.total + ' shown');
     }
 
-    function renderQueue(features) {
+    function renderQueue(features, total) {
       const body = $('#queue tbody');
       body.replaceChildren();
+      const more = $('#more');
+      if (more) more.remove();
+      if (features.length < total) {
+        const b = el('button', 'Show ' + Math.min(pageSize, total - features.length) + ' more');
+        b.id = 'more';
+        b.addEventListener('click', () => { b.disabled = true; loadPage(features.length).catch(failed); });
+        $('#queue').after(b);
+      }
       for (const f of features) {
         const p = f.properties;
         const row = el('tr');
