@@ -16,11 +16,27 @@ public struct CoverageExport {
     /// store has no CRS yet (nothing ingested).
     public init?(store: TraceStore, size: Double) throws {
         guard let crs = try store.setting("crs") else { return nil }
-        self.crs = crs
-        transformer = try CRSTransformer(to: crs)
         var grid = CoverageGrid(size: size)
         try store.forEachCoverageRow { grid.add(cell: $0, trip: $1, device: $2) }
-        squares = grid.squares
+        try self.init(squares: grid.squares, crs: crs)
+    }
+
+    /// Squares summed before (e.g. kept by a server between requests), in `crs`.
+    public init(squares: [CoverageSquare], crs: String) throws {
+        self.crs = crs
+        self.squares = squares
+        transformer = try CRSTransformer(to: crs)
+    }
+
+    /// Only the squares whose centre lies in the box (WGS84 degrees), e.g. a map's view.
+    public func within(minLon: Double, minLat: Double, maxLon: Double, maxLat: Double) throws -> CoverageExport {
+        let m = transformer.metresPerUnit
+        var xs = squares.map { ($0.x + $0.size / 2) / m }, ys = squares.map { ($0.y + $0.size / 2) / m }
+        let failed = Set(transformer.inverse(xs: &xs, ys: &ys))
+        let kept = squares.indices.filter { i in
+            !failed.contains(i) && xs[i] >= minLon && xs[i] <= maxLon && ys[i] >= minLat && ys[i] <= maxLat
+        }
+        return try CoverageExport(squares: kept.map { squares[$0] }, crs: crs)
     }
 
     public static let csvHeader = "x,y,lat,lon,size_m,distance_m,trips,devices\n"

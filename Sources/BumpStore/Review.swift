@@ -106,10 +106,31 @@ extension TraceStore {
 extension TraceStore {
     /// Each (coverage cell, trip) pair once, with the trip's device, handed to `body` one at a
     /// time: what the coverage grid sums, without holding millions of rows.
+    /// Changes whenever trips (and so coverage) are added, grow or are deleted: what a cached
+    /// coverage grid is checked against.
+    public func coverageVersion() throws -> String {
+        try pool.read { db in
+            let r = try Row.fetchOne(db, sql: "SELECT COUNT(*), MAX(id), TOTAL(fixes) FROM trip")
+            return "\(r?[0] as Int64? ?? 0)-\(r?[1] as Int64? ?? 0)-\(r?[2] as Double? ?? 0)"
+        }
+    }
+
     public func forEachCoverageRow(_ body: (_ cell: Int64, _ trip: Int64, _ device: String?) throws -> Void) throws {
         try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT DISTINCT c.cell, c.trip_id, t.device FROM coverage c JOIN trip t ON t.id = c.trip_id")
-            while let r = try rows.next() { try body(r[0], r[1], r[2]) }
+            let devices = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, device FROM trip").map { ($0[0] as Int64, $0[1] as String?) })
+            // In key order (cell, direction, trip): a cell's rows come together, so a trip met in
+            // two directions is told apart with a small set instead of a sort of every row.
+            let rows = try Row.fetchCursor(db, sql: "SELECT cell, trip_id FROM coverage ORDER BY cell")
+            var cell: Int64?
+            var seen = Set<Int64>()
+            while let r = try rows.next() {
+                let (c, trip): (Int64, Int64) = (r[0], r[1])
+                if c != cell {
+                    cell = c
+                    seen.removeAll(keepingCapacity: true)
+                }
+                if seen.insert(trip).inserted, let device = devices[trip] { try body(c, trip, device) }
+            }
         }
     }
 }

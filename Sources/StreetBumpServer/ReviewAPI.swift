@@ -14,6 +14,9 @@ public struct ReviewAPI: Sendable {
     /// Base-map tiles (`https://…/{z}/{x}/{y}.png`); nil draws the driven streets instead.
     public let tileURL: String?
 
+    /// Coverage grids already summed, per square size.
+    private let coverageGrids = CoverageGrids()
+
     /// One decision at a time: each checks what the reviewer saw against the store, then acts,
     /// and two must not both pass the check (a double-click splitting twice).
     private let decisions = NSLock()
@@ -125,14 +128,25 @@ public struct ReviewAPI: Sendable {
         }
     }
 
-    /// The coverage grid (`?cell=` metres, default 100; `?format=csv`) as GeoJSON polygons or CSV.
+    /// The coverage grid (`?cell=` metres, default 100; `?bbox=minLon,minLat,maxLon,maxLat`;
+    /// `?format=csv`) as GeoJSON polygons or CSV.
     func coverage(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
         let size = query.get("cell").map { Double($0) ?? .nan } ?? 100
         guard CoverageExport.sizes.contains(size) else {
             return ClusterAPI.json("{\"error\":\"cell must be 5 to 100000 metres\"}", status: .badRequest)
         }
-        let export = try CoverageExport(store: store, size: size)
+        var box: [Double]?
+        if let b = query.get("bbox") {
+            let parts = b.split(separator: ",", omittingEmptySubsequences: false)
+            let values = parts.compactMap { Double($0) }.filter(\.isFinite)
+            guard parts.count == 4, values.count == 4, values[0] <= values[2], values[1] <= values[3] else {
+                return ClusterAPI.json("{\"error\":\"bbox is minLon,minLat,maxLon,maxLat\"}", status: .badRequest)
+            }
+            box = values
+        }
+        var export = try coverageGrids.grid(store: store, size: size)
+        if let box { export = try export?.within(minLon: box[0], minLat: box[1], maxLon: box[2], maxLat: box[3]) }
         if query.get("format") == "csv" {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(string: export?.csv() ?? CoverageExport.csvHeader)))
@@ -140,3 +154,25 @@ public struct ReviewAPI: Sendable {
         return ClusterAPI.json(export?.geoJSON() ?? "{\"type\":\"FeatureCollection\",\"features\":[]}", type: "application/geo+json")
     }
 }
+
+/// Coverage grids kept between requests: summing a city's coverage reads every (cell, trip)
+/// pair (tens of seconds at 10,000 trips), and the review page asks on every load and pan.
+/// A grid is summed again once trips changed, at most once a minute per size, so a stream
+/// storing all day does not keep the server summing.
+final class CoverageGrids: @unchecked Sendable {
+    private let lock = NSLock()
+    private var grids: [Double: (version: String, at: Date, squares: [CoverageSquare], crs: String)] = [:]
+    static let freshFor = 60.0
+
+    func grid(store: TraceStore, size: Double) throws -> CoverageExport? {
+        let version = try store.coverageVersion()
+        let cached = lock.withLock { grids[size] }
+        if let cached, cached.version == version || Date().timeIntervalSince(cached.at) < Self.freshFor {
+            return try CoverageExport(squares: cached.squares, crs: cached.crs)
+        }
+        guard let export = try CoverageExport(store: store, size: size), let crs = try store.setting("crs") else { return nil }
+        lock.withLock { grids[size] = (version, Date(), export.squares, crs) }
+        return export
+    }
+}
+

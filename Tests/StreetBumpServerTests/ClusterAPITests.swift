@@ -66,6 +66,13 @@ struct ClusterAPITests {
             #expect(!squares.isEmpty && squares.allSatisfy { (($0["properties"] as? [String: Any])?["distance_m"] as? Double ?? 0) > 0 })
             #expect(try await f.get("/api/v1/coverage?cell=100&format=csv").body.hasPrefix("x,y,lat,lon,size_m,distance_m,trips,devices\n"))
             #expect(try await f.get("/api/v1/coverage?cell=1").status == 400)
+            // The squares in a map's view only; a bad box is refused.
+            let lon = coordinates[0], lat = coordinates[1]
+            let near = try await f.get("/api/v1/coverage?cell=50&bbox=\(lon - 0.01),\(lat - 0.01),\(lon + 0.01),\(lat + 0.01)")
+            let nearSquares = (try JSONSerialization.jsonObject(with: Data(near.body.utf8)) as? [String: Any])?["features"] as? [Any] ?? []
+            #expect(!nearSquares.isEmpty && nearSquares.count <= squares.count)
+            #expect(try await f.get("/api/v1/coverage?cell=50&bbox=10,10,11,11").body.contains("\"features\":[\n\n]"))
+            for bad in ["1,2,3", "1,2,x,3", "3,2,1,4"] { #expect(try await f.get("/api/v1/coverage?bbox=\(bad)").status == 400, "\(bad)") }
         }
     }
 }

@@ -83,6 +83,8 @@ struct ReviewPageTests {
             #expect(try await browser.evaluate("document.querySelectorAll('#queue tr[data-id]').length") as? Int == clusters.count)
             #expect(try await browser.evaluate("markers.getLayers().length") as? Int == clusters.count,
                     "one marker per cluster on the map")
+            // The driven streets in view are drawn once the map has moved to the clusters.
+            try await browser.waitFor("Object.values(map._layers).filter((l) => l instanceof L.Rectangle).length > 0")
             _ = try await browser.evaluate("document.querySelector('#queue tr[data-id=\"\(target.id)\"]').click()")
             try await browser.waitFor("document.querySelector('#detail h2')?.textContent.startsWith('Cluster \(target.id):')")
             _ = try await browser.evaluate("""

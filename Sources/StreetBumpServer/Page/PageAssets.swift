@@ -147,18 +147,11 @@ enum PageAssets {
       const config = await getJSON('/api/v1/config');
       if (window.L) {
         map = L.map('map', { preferCanvas: true }).setView([0, 0], 2);
-        // Where trips drove (25 m squares, darker where more trips passed): without a base map
-        // it draws the streets; with one it shows where nobody drove.
-        const covered = await getJSON('/api/v1/coverage?cell=25');
+        // Where trips drove (darker where more trips passed): without a base map it draws the
+        // streets; with one it shows where nobody drove. Only the squares in view, finer as
+        // the map zooms in, so a whole city is never one answer.
         const coverage = L.layerGroup();
-        for (const f of covered.features) {
-          const ring = f.geometry.coordinates[0];
-          const lats = ring.map((c) => c[1]), lons = ring.map((c) => c[0]);
-          L.rectangle([[Math.min(...lats), Math.min(...lons)], [Math.max(...lats), Math.max(...lons)]], {
-            stroke: false, fillColor: '#6a7f99', fillOpacity: Math.min(0.15 + 0.05 * f.properties.trips, 0.6), interactive: false,
-          }).addTo(coverage);
-        }
-        const overlays = { 'driven (trips per 25 m)': coverage };
+        const overlays = { 'driven (trips per square)': coverage };
         if (config.tiles) {
           L.tileLayer(config.tiles, { maxZoom: 20 }).addTo(map);
         } else {
@@ -166,6 +159,7 @@ enum PageAssets {
         }
         L.control.layers(null, overlays).addTo(map);
         markers = L.layerGroup().addTo(map);
+        map.on('moveend', () => drawCoverage(coverage).catch(failed));
       } else {
         $('#map').append(el('p', 'The map needs Leaflet (Debian package libjs-leaflet); the queue works without it.'));
       }
@@ -174,6 +168,26 @@ enum PageAssets {
       window.addEventListener('hashchange', () => followHash().catch(failed));
       await load();
       await followHash();
+    }
+
+    let coverageAsked = 0;
+    async function drawCoverage(layer) {
+      const zoom = map.getZoom();
+      if (zoom < 12) { layer.clearLayers(); return; }
+      const cell = zoom >= 16 ? 25 : zoom >= 14 ? 100 : 400;
+      const b = map.getBounds();
+      const asked = ++coverageAsked;
+      const covered = await getJSON('/api/v1/coverage?cell=' + cell + '&bbox=' + [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].join(','));
+      // A later pan already asked again: its answer is the one to draw.
+      if (asked !== coverageAsked) return;
+      layer.clearLayers();
+      for (const f of covered.features) {
+        const ring = f.geometry.coordinates[0];
+        const lats = ring.map((c) => c[1]), lons = ring.map((c) => c[0]);
+        L.rectangle([[Math.min(...lats), Math.min(...lons)], [Math.max(...lats), Math.max(...lons)]], {
+          stroke: false, fillColor: '#6a7f99', fillOpacity: Math.min(0.15 + 0.05 * f.properties.trips, 0.6), interactive: false,
+        }).addTo(layer);
+      }
     }
 
     async function followHash() {
