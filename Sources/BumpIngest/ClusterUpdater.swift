@@ -76,16 +76,19 @@ public enum ClusterUpdater {
         }
         changes.removed = oldStates.count - taken.count
 
-        // Staff's decision stays with the defect: a cluster keeps its own, and one that took in
-        // most of the events of clusters staff decided on (a merge, or a trip bridging them)
-        // takes theirs when they agree.
+        // Staff's decision stays with the defect: a cluster keeps its own. A new one takes the
+        // decision of clusters that are gone (a trip bridged them into it) only when it is
+        // mostly their events and they agree: a decision on a few hits must not carry a big
+        // cluster staff never saw, and a decision whose cluster lives on stays with that one.
         func state(_ c: Int) -> String {
             let own = oldStates[ids[c]] ?? "candidate"
             guard own == "candidate" else { return own }
-            let absorbed = Set(votesOf[c].compactMap { old, count in
-                count * 2 > oldSizes[old, default: 0] ? oldStates[old].flatMap { $0 == "candidate" ? nil : $0 } : nil
-            })
-            return absorbed.count == 1 ? absorbed.first! : own
+            var decided: [String: Int] = [:]
+            for (old, count) in votesOf[c] where !taken.contains(old) && count * 2 > oldSizes[old, default: 0] {
+                if let state = oldStates[old], state != "candidate" { decided[state, default: 0] += count }
+            }
+            guard decided.count == 1, let (state, count) = decided.first, count * 2 > clusters[c].members.count else { return own }
+            return state
         }
 
         var records: [ClusterRecord] = []
@@ -142,8 +145,15 @@ public enum ClusterUpdater {
         let witness = try store.eventPositions(ofCluster: other).first?.key
         guard try store.editClusters(id, merging: other, splitAt: nil, detail: "with cluster \(other)", actor: actor, at: now) else { return .missing }
         _ = try update(store: store, settings: settings)
-        if let witness, let merged = try store.clusterID(ofEvent: witness) { return .merged(merged) }
-        return .merged(try store.clusterNearest(x: (a.x + b.x) / 2, y: (a.y + b.y) / 2) ?? id)
+        var merged = id
+        if let witness, let found = try store.clusterID(ofEvent: witness) {
+            merged = found
+        } else if let nearest = try store.clusterNearest(x: (a.x + b.x) / 2, y: (a.y + b.y) / 2) {
+            merged = nearest
+        }
+        // Staff said the two are one defect: a decision on either is the decision on it.
+        if let decided = [a.state, b.state].first(where: { $0 != "candidate" }) { try store.setClusterState(merged, decided) }
+        return .merged(merged)
     }
 
     /// Staff say cluster `id` is two defects: its events are divided in two (2-means), the

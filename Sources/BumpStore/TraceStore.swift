@@ -139,7 +139,10 @@ public final class TraceStore: Sendable {
             // A cluster merged into another (by staff, or by a trip bridging the two) leaves
             // its id here with the cluster that took most of its events, so its history is
             // found from the cluster it became.
-            try db.execute(sql: "CREATE TABLE cluster_lineage (old_id INTEGER PRIMARY KEY, new_id INTEGER NOT NULL)")
+            try db.execute(sql: """
+                CREATE TABLE cluster_lineage (old_id INTEGER PRIMARY KEY, new_id INTEGER NOT NULL);
+                CREATE INDEX cluster_lineage_new ON cluster_lineage(new_id);
+                """)
         }
         return m
     }

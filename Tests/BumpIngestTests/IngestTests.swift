@@ -274,3 +274,55 @@ struct IngestTests {
         #expect(abs((clusters.first?.x ?? 0) - 1_000) < 0.01)
     }
 }
+
+@Suite("review decisions through re-clustering")
+struct DecisionInheritanceTests {
+    /// A store in UTM 19N with one trip per event, at (x, y) metres from a point in Boston.
+    func store() throws -> TraceStore {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sb-decisions-\(UUID().uuidString).sqlite").path
+        let store = try TraceStore(path: path)
+        try store.setSetting("crs", "EPSG:32619")
+        return store
+    }
+
+    func hits(_ store: TraceStore, at xs: [Double], first: Int) throws {
+        let t = 1_780_000_000_000.0
+        let trips = xs.enumerated().map { i, x in
+            let e = BumpEvent(trip: 0, t: t + Double(first + i) * 60_000, lat: 42.35, lon: -71.06, accuracy: 3, speed: 10, heading: 90, peak: 6)
+            return TripRecord(name: "trip-\(first + i)", device: nil, start: e.t - 1_000, end: e.t + 1_000, samples: 100, fixes: 2, rate: 50,
+                              trimmedEvents: 0, events: [StoredEvent(event: e, x: 330_000 + x, y: 4_690_000, key: UInt64(first + i))], coverage: [])
+        }
+        try store.ingest(source: nil, trips: trips)
+        _ = try ClusterUpdater.update(store: store, settings: IngestSettings())
+    }
+
+    @Test("a decision on a few hits does not carry the big cluster they end up in")
+    func fewHitsDoNotDecideForMany() throws {
+        let store = try store()
+        try hits(store, at: Array(repeating: 0, count: 12) + Array(repeating: 13, count: 3), first: 0)
+        let small = try #require(try store.clusters().first { $0.summary.events == 3 })
+        #expect(try store.review(cluster: small.id, .reject, detail: "a plate", actor: "jdoe", at: Date()))
+        // Fifteen more trips between the two bridge them into one cluster.
+        try hits(store, at: Array(repeating: 6.5, count: 15), first: 100)
+        let all = try store.clusters()
+        let big = try #require(all.max { $0.summary.events < $1.summary.events })
+        #expect(big.summary.events >= 27 && big.state == "candidate", "\(all.map { ($0.summary.events, $0.state) })")
+        // Its history still shows the rejection made on the part it took in.
+        let history = try store.reviews(cluster: big.id)
+        #expect(history.contains { $0.action == "reject" } || all.contains { $0.state == "rejected" })
+    }
+
+    @Test("a confirmed cluster that splits in two leaves one confirmed cluster, not two")
+    func oneConfirmationStaysOne() throws {
+        let store = try store()
+        try hits(store, at: Array(repeating: -4, count: 6) + Array(repeating: 3.5, count: 4), first: 0)
+        let one = try #require(try store.clusters().first)
+        #expect(one.summary.events == 10)
+        #expect(try store.review(cluster: one.id, .confirm, detail: nil, actor: "jdoe", at: Date()))
+        // Three hits beyond one end: that end and they take the id, the rest stand apart.
+        try hits(store, at: Array(repeating: 8, count: 3), first: 100)
+        let after = try store.clusters()
+        #expect(after.filter { $0.state == "confirmed" }.count == 1, "\(after.map { ($0.id, $0.summary.events, $0.state) })")
+    }
+}
+

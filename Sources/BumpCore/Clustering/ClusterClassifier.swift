@@ -241,10 +241,19 @@ public enum ClusterClassifier {
         let ranked = scores.sorted { $0.1 > $1.1 }
         let margin = ranked[0].1 / max(ranked[0].1 + ranked[1].1, 1e-9)
         reasons.append("strength \(decimal(s.strength)) (pothole above ~2.1), severity \(s.severity) of 5; \(percent(s.dipShare)) of hits dipped first")
+        // What the length said, as far as it decided anything.
+        let shortNote = if short <= 0.5 {
+            ""
+        } else if ranked[0].0 == .pothole && hard > strong {
+            " (shorter than any access cover: a hole)"
+        } else if strong >= 1 {
+            " (shorter than any access cover)"
+        } else {
+            " (shorter than any access cover, but it struck too weakly to count)"
+        }
         if s.dipToStrike.isFinite {
             reasons.append("\(decimal(s.dipToStrike)) m from dip to strike at \(Int(ClusterSummary.referenceSpeed)) m/s"
-                + (s.timedHits == 1 ? ", one hit timed" : ", \(s.timedHits) hits timed") + (short <= 0.5 ? "" : hard > strong
-                    ? " (shorter than any access cover: a hole)" : strong >= 1 ? " (shorter than any access cover)" : " (shorter than any access cover, but it struck too weakly to count)"))
+                + (s.timedHits == 1 ? ", one hit timed" : ", \(s.timedHits) hits timed") + shortNote)
         }
         return ClusterVerdict(cls: ranked[0].0, confidence: belief * margin, reasons: reasons)
     }

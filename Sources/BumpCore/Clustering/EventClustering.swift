@@ -29,7 +29,7 @@ public struct PointCluster: Sendable, Equatable {
 /// Every point ends up within `radius` of its cluster's centroid, except satellites: groups of
 /// one or two hits thrown beyond the radius by GPS error join a bigger cluster up to 1.5 radii
 /// away rather than stand alone; and two clusters of one spot's scatter (within the radius of
-/// each other, all points within 1.5 radii of their joint centroid) become one. Seeds are taken in order of
+/// each other, all points within the radius of their joint centroid) become one. Seeds are taken in order of
 /// local density (densest first), so two potholes 12 m apart stay two clusters while the GPS
 /// scatter of one pothole's hits stays one. The result is a function of the set of points:
 /// ingesting trips in any order, or in several batches, gives the same clusters.
@@ -190,9 +190,9 @@ extension EventClustering {
     /// 5. Halves of one spot: a seed on the fringe of a spot's scatter can settle far enough
     ///    from the first centre to found a second, and the spot's points are then shared
     ///    between two clusters a few metres apart. Two groups whose centroids are within the
-    ///    radius become one when every point of both is within 1.5 radii of their joint
-    ///    centroid, the reach allowed to a spot's strays (two defects side by side spread
-    ///    further than that); closest pairs first.
+    ///    radius become one when every point of both is within the radius of their joint
+    ///    centroid, as a cluster's points are (two defects side by side spread further than
+    ///    that); closest pairs first.
     static func joinHalves(_ owner: inout [Int], count: Int, points: [ClusterPoint], radius: Double) {
         let r2 = radius * radius
         let groups = Groups(owner, count: count, points: points)
@@ -253,7 +253,7 @@ extension EventClustering {
             var fits = true
             let near = { (i: Int) in
                 let dx = points[i].x - cx, dy = points[i].y - cy
-                if dx * dx + dy * dy > 2.25 * r2 { fits = false }
+                if dx * dx + dy * dy > r2 { fits = false }
             }
             forEachMember(of: a, near)
             forEachMember(of: b, near)
