@@ -203,7 +203,10 @@ public enum KnownFeatureLayer {
     /// "urn:ogc:def:crs:EPSG::2249", "http://www.opengis.net/def/crs/EPSG/0/2249", "ESRI:102686".
     /// CRS84 (and an unreadable name) means lon/lat.
     static func legacyCRS(_ name: String) -> String? {
-        if name.uppercased().hasSuffix("CRS84") { return nil }
+        // OGC's lon/lat: "CRS84", "CRS:84", "urn:ogc:def:crs:OGC:1.3:CRS84".
+        let compact = name.uppercased().replacingOccurrences(of: ":", with: "")
+        if compact.hasSuffix("CRS84") { return nil }
+        if compact.hasSuffix("CRS83") { return "EPSG:4269" }
         let parts = name.split(separator: name.contains("/") ? "/" : ":", omittingEmptySubsequences: false).map(String.init)
         guard let code = parts.last, !code.isEmpty, code.allSatisfy(\.isNumber) else { return nil }
         // The authority: the part after "crs" in a URN or URL, else the first part.
@@ -216,19 +219,24 @@ public enum KnownFeatureLayer {
     static let farFromData = 50_000.0
 
     /// Stores the points in the store's CRS (which must be known, i.e. data ingested or --crs
-    /// given), replacing what an earlier import from `source` stored: importing a corrected
-    /// layer again updates it instead of adding every feature twice.
-    public static func store(_ points: [Point], source: String, into writer: StoreWriter) throws -> Int {
+    /// given), replacing what an earlier import under the name `source` (or `legacy`, the
+    /// name older versions gave the same file) stored: importing a corrected layer again
+    /// updates it instead of adding every feature twice. Returns how many were stored and
+    /// how many replaced.
+    public static func store(_ points: [Point], source: String, replacing legacy: String? = nil, into writer: StoreWriter) throws -> (stored: Int, replaced: Int) {
         let first = points.first.map { ($0.lat, $0.lon) }
-        guard let t = try writer.projection(near: first) else { return 0 }
+        guard let t = try writer.projection(near: first) else { return (0, 0) }
+        // Swapped columns or a wrong CRS put (nearly) every point far away; a county layer
+        // with some crossings beyond the data is fine.
         let clusters = try writer.store.clusters()
         if !clusters.isEmpty {
             let lats = clusters.map(\.lat), lons = clusters.map(\.lon)
             let centre = ((lats.min()! + lats.max()!) / 2, (lons.min()! + lons.max()!) / 2)
             let reach = LocalGeodesy.distance((lats.min()!, lons.min()!), (lats.max()!, lons.max()!)) / 2 + farFromData
-            if let far = points.first(where: { LocalGeodesy.distance(centre, ($0.lat, $0.lon)) > reach }) {
-                let km = Int(LocalGeodesy.distance(centre, (far.lat, far.lon)) / 1_000)
-                throw FileError(path: source, message: "\(far.place): lat \(far.lat), lon \(far.lon) is \(km) km from the data: are latitude and longitude swapped, or is --layer-crs wrong?")
+            let far = points.filter { LocalGeodesy.distance(centre, ($0.lat, $0.lon)) > reach }
+            if let first = far.first, far.count * 2 > points.count {
+                let km = Int(LocalGeodesy.distance(centre, (first.lat, first.lon)) / 1_000)
+                throw FileError(path: source, message: "\(far.count) of \(points.count) points are over \(Int(farFromData / 1_000)) km from the data, e.g. \(first.place): lat \(first.lat), lon \(first.lon), \(km) km away: are latitude and longitude swapped, or is --layer-crs wrong?")
             }
         }
         var features: [KnownFeature] = []
@@ -236,6 +244,6 @@ public enum KnownFeatureLayer {
             let xy = try t.forward(lon: p.lon, lat: p.lat)
             features.append(KnownFeature(kind: p.kind, x: xy.x, y: xy.y, lat: p.lat, lon: p.lon, source: source, ref: p.ref))
         }
-        return try writer.store.replaceKnownFeatures(source: source, with: features)
+        return try writer.store.replaceKnownFeatures(source: source, alsoSource: legacy, with: features)
     }
 }

@@ -489,14 +489,15 @@ public final class TraceStore: Sendable {
 
     // MARK: Known features
 
-    /// Replaces the known features imported from `source` (a layer's file name) with
-    /// `features`, in one transaction; returns how many are stored.
-    public func replaceKnownFeatures(source: String, with features: [KnownFeature]) throws -> Int {
+    /// Replaces the known features imported as `source` (a layer's name; also `alsoSource`)
+    /// with `features`, in one transaction; returns how many are stored and how many replaced.
+    public func replaceKnownFeatures(source: String, alsoSource: String? = nil, with features: [KnownFeature]) throws -> (stored: Int, replaced: Int) {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM known_feature WHERE source = ?", arguments: [source])
+            try db.execute(sql: "DELETE FROM known_feature WHERE source IN (?, ?)", arguments: [source, alsoSource ?? source])
+            let replaced = db.changesCount
             let insert = try db.makeStatement(sql: "INSERT INTO known_feature(kind, x, y, lat, lon, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for f in features { try insert.execute(arguments: [f.kind.rawValue, f.x, f.y, f.lat, f.lon, f.source, f.ref]) }
-            return features.count
+            return (features.count, replaced)
         }
     }
 

@@ -93,14 +93,18 @@ public struct Open311Endpoint: Sendable {
         // The spec: an optional argument sent empty is as if it were not sent.
         let q = try Self.query(request).filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
         var query = TraceStore.CityRequestQuery(limit: settings.pageLimit)
-        if let ids = q["service_request_id"], !ids.isEmpty {
+        // Lists are comma-separated; one with nothing in it is as if it were not sent.
+        func list(_ name: String) -> [String]? {
+            let items = (q[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return items.isEmpty ? nil : items
+        }
+        if let ids = list("service_request_id") {
             // The spec: ids override every other filter.
-            query.ids = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            query.ids = ids
         } else {
-            // Like status, a comma-separated list.
-            query.serviceCodes = q["service_code"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-            if let s = q["status"] {
-                let statuses = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            query.serviceCodes = list("service_code")
+            if let listed = list("status") {
+                let statuses = listed.map { $0.lowercased() }
                 if let bad = statuses.first(where: { $0 != "open" && $0 != "closed" }) {
                     throw Open311Failure(.badRequest, "status must be open or closed, got '\(bad)'")
                 }

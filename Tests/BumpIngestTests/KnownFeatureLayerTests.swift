@@ -144,6 +144,8 @@ struct KnownFeatureLayerTests {
         #expect(KnownFeatureLayer.legacyCRS("ESRI:102686") == "ESRI:102686")
         #expect(KnownFeatureLayer.legacyCRS("EPSG:4269") == "EPSG:4269")
         #expect(KnownFeatureLayer.legacyCRS("urn:ogc:def:crs:OGC:1.3:CRS84") == nil)
+        #expect(KnownFeatureLayer.legacyCRS("CRS:84") == nil && KnownFeatureLayer.legacyCRS("CRS84") == nil)
+        #expect(KnownFeatureLayer.legacyCRS("urn:ogc:def:crs:OGC:1.3:CRS83") == "EPSG:4269")
         // NAD83 lon/lat is within a couple of metres of WGS84 here.
         let path = try write("""
             {"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:4269"}},

@@ -254,6 +254,15 @@ struct CLITests {
         let refused = try CLI.run(["known-features", "import", swapped.path, "--db", db])
         #expect(refused.status != 0 && refused.stderr.contains("line 2: lat") && refused.stderr.contains("swapped"), "\(refused.stderr)")
         #expect(try TraceStore(path: db).knownFeatures().count == clusters.count)
+        // A county layer with one crossing 60 km out is taken whole; under another name it is a
+        // layer of its own, beside the covers.
+        let county = dir.appendingPathComponent("county.csv")
+        let far = (Double(clusters[0][1])! + 0.54, Double(clusters[0][2])!)
+        try "kind,lat,lon\nmanhole,\(clusters[0][1]),\(clusters[0][2])\nmanhole,\(clusters[1 % clusters.count][1]),\(clusters[1 % clusters.count][2])\nrail,\(far.0),\(far.1)\n"
+            .write(to: county, atomically: true, encoding: .utf8)
+        let countyRun = try CLI.run(["known-features", "import", county.path, "--db", db, "--name", "county-2026"])
+        #expect(countyRun.status == 0 && !countyRun.stderr.contains("replaced"), "\(countyRun.stderr)")
+        #expect(try TraceStore(path: db).knownFeatures().count == clusters.count + 3)
     }
 
     @Test("evaluate scores pothole clusters against a truth file")

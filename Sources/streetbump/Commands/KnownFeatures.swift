@@ -21,6 +21,8 @@ struct KnownFeatures: ParsableCommand {
         var layerCRS: String?
         @Option(help: "Kind for every feature when the file has none: casting, speed_hump or rail_crossing.")
         var kind: ClusterClass?
+        @Option(name: .customLong("name"), help: "The layer's name, default the file name: importing a layer of the same name again replaces it.")
+        var layerName: String?
 
         func run() throws {
             if let kind, ![.casting, .speedHump, .railCrossing].contains(kind) {
@@ -29,16 +31,21 @@ struct KnownFeatures: ParsableCommand {
             let (points, unlocated) = try KnownFeatureLayer.read(path: file, crs: layerCRS, defaultKind: kind)
             let settings = try pipeline.settings()
             let writer = try StoreWriter(store: try store.open(), settings: settings)
-            // The layer is known by its file name: importing it again replaces it. ("staff" is
-            // the review page's own.)
-            let name = file.split(separator: "/").last.map(String.init) ?? file
-            let n = try KnownFeatureLayer.store(points, source: name == "staff" ? "./staff" : name, into: writer)
+            // The layer is known by its name (the file's, unless given): importing it again
+            // replaces it. Older versions named it without the extension. ("staff" is the
+            // review page's own.)
+            let fileName = file.split(separator: "/").last.map(String.init) ?? file
+            let name = layerName ?? fileName
+            guard name != "staff" else { throw ValidationError("'staff' is the review page's own layer: choose another --name") }
+            let (n, replaced) = try KnownFeatureLayer.store(
+                points, source: name, replacing: layerName == nil ? FileSystem.baseName(file) : nil, into: writer)
             let changes = try ClusterUpdater.update(store: writer.store, settings: settings)
             var err = ByteWriter.standardError()
             let counts = Dictionary(grouping: points, by: \.kind).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
             try err.write("imported \(n) known features from \(name) (\(counts); lines and outlines as points every \(Int(KnownFeatureLayer.lineSpacing)) m)"
                 + (unlocated > 0 ? "; \(unlocated) features without a geometry left out" : "")
-                + "; an earlier import of \(name) is replaced; clusters re-labelled: \(changes.total), \(changes.potholes) potholes\n")
+                + (replaced > 0 ? "; replaced the \(replaced) of an earlier import of \(name)" : "")
+                + "; clusters re-labelled: \(changes.total), \(changes.potholes) potholes\n")
             try err.flush()
         }
     }
