@@ -16,8 +16,8 @@ public struct ClusterChanges: Sendable, Equatable {
 ///
 /// Clusters are a function of the set of events (see `EventClustering`), so the order trips
 /// arrived in does not matter. A cluster keeps its id (and review state) when most of its
-/// events stay together; new groups get new ids, and take the review state of the decided
-/// clusters they absorbed when those agree.
+/// events stay together; new groups get new ids, and take the review state of decided clusters
+/// that are gone into them when those agree and are most of their events.
 public enum ClusterUpdater {
     public static func update(store: TraceStore, settings: IngestSettings) throws -> ClusterChanges {
         guard let crs = try store.setting("crs") else { return ClusterChanges() }

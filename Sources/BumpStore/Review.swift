@@ -104,8 +104,6 @@ extension TraceStore {
 }
 
 extension TraceStore {
-    /// Each (coverage cell, trip) pair once, with the trip's device, handed to `body` one at a
-    /// time: what the coverage grid sums, without holding millions of rows.
     /// Changes whenever trips (and so coverage) are added, grow or are deleted: what a cached
     /// coverage grid is checked against.
     public func coverageVersion() throws -> String {
@@ -115,6 +113,8 @@ extension TraceStore {
         }
     }
 
+    /// Each (coverage cell, trip) pair once, with the trip's device, handed to `body` one at a
+    /// time: what the coverage grid sums, without holding millions of rows.
     public func forEachCoverageRow(_ body: (_ cell: Int64, _ trip: Int64, _ device: String?) throws -> Void) throws {
         try pool.read { db in
             let devices = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, device FROM trip").map { ($0[0] as Int64, $0[1] as String?) })
