@@ -5,8 +5,11 @@ import Open311
 struct AttributeAnswers: Sendable {
     enum Answer: Sendable, Equatable {
         case fixed(String)
-        /// Choices ordered from least to most severe.
-        case severity([String])
+        /// Several values of a multivaluelist (configured as `code=a|b`).
+        case fixedList([String])
+        /// Choices ordered from least to most severe (`several`: of a multivaluelist, sent as
+        /// a list of the one).
+        case severity([String], several: Bool)
     }
 
     var answers: [String: Answer] = [:]
@@ -21,12 +24,13 @@ struct AttributeAnswers: Sendable {
         for a in definition.attributes where a.variable {
             let isList = a.datatype == "singlevaluelist" || a.datatype == "multivaluelist"
             if let v = configured[a.code] {
-                if isList, !a.values.contains(where: { $0.key == v }) {
-                    throw FilingError("open311_attributes: '\(a.code)' must be one of \(a.values.map(\.key).joined(separator: ", ")), got '\(v)'")
+                let values = a.datatype == "multivaluelist" ? v.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } : [v]
+                if isList, let bad = values.first(where: { v in !a.values.contains { $0.key == v } }) {
+                    throw FilingError("open311_attributes: '\(a.code)' must be \(a.datatype == "multivaluelist" ? "among" : "one of") \(a.values.map(\.key).joined(separator: ", ")), got '\(bad)'")
                 }
-                answers[a.code] = .fixed(v)
+                answers[a.code] = a.datatype == "multivaluelist" ? .fixedList(values) : .fixed(v)
             } else if isList, !a.values.isEmpty, Self.asksForSeverity(a) {
-                answers[a.code] = .severity(a.values.map(\.key))
+                answers[a.code] = .severity(a.values.map(\.key), several: a.datatype == "multivaluelist")
             } else if a.required {
                 throw FilingError("service '\(definition.serviceCode)' requires attribute '\(a.code)' (\(a.description)); answer it in open311_attributes, e.g. \(a.code)=\(a.values.first?.key ?? "VALUE")")
             }
@@ -35,14 +39,30 @@ struct AttributeAnswers: Sendable {
 
     /// Attribute values for a pothole of this severity (1-5).
     func values(severity: Int) -> [String: String] {
-        answers.mapValues { answer in
+        answers.compactMapValues { answer in
             switch answer {
-            case .fixed(let v): return v
-            case .severity(let keys):
-                let share = Double(min(max(severity, 1), 5) - 1) / 4
-                return keys[Int((share * Double(keys.count - 1)).rounded())]
+            case .fixed(let v): v
+            case .severity(let keys, several: false): Self.pick(keys, severity)
+            case .fixedList, .severity(_, several: true): nil
             }
         }
+    }
+
+    /// Answers to multivaluelist attributes, for a pothole of this severity.
+    func lists(severity: Int) -> [String: [String]] {
+        answers.compactMapValues { answer in
+            switch answer {
+            case .fixedList(let values): values
+            case .severity(let keys, several: true): [Self.pick(keys, severity)]
+            case .fixed, .severity(_, several: false): nil
+            }
+        }
+    }
+
+    /// The choice for a severity of 1-5, the list read as least to most severe.
+    static func pick(_ keys: [String], _ severity: Int) -> String {
+        let share = Double(min(max(severity, 1), 5) - 1) / 4
+        return keys[Int((share * Double(keys.count - 1)).rounded())]
     }
 
     static func asksForSeverity(_ a: ServiceAttribute) -> Bool {

@@ -389,8 +389,10 @@ public final class Filer: Sendable {
     }
 
     func newRequest(for f: FilingRecord) -> NewRequest {
-        NewRequest(serviceCode: f.serviceCode, lat: (f.lat * 1e7).rounded() / 1e7, long: (f.lon * 1e7).rounded() / 1e7,
-                   description: f.description, attributes: answers.values(severity: f.severity), deviceID: "streetbump")
+        var new = NewRequest(serviceCode: f.serviceCode, lat: (f.lat * 1e7).rounded() / 1e7, long: (f.lon * 1e7).rounded() / 1e7,
+                             description: f.description, attributes: answers.values(severity: f.severity), deviceID: "streetbump")
+        new.listAttributes = answers.lists(severity: f.severity)
+        return new
     }
 
     /// Saves and logs; nil (and a log line) when another filer changed the entry first.

@@ -39,7 +39,9 @@ extension TraceStore {
                                at now: Date, idHiddenFor: Double = 0) throws -> CityRequest {
         try pool.write { db in
             let token = UUID().uuidString.lowercased()
-            let attributes = String(decoding: try JSONEncoder().encode(new.attributes), as: UTF8.self)
+            // Several values of one attribute are kept as one, comma-separated.
+            let answers = new.attributes.merging(new.listAttributes.mapValues { $0.joined(separator: ",") }) { a, _ in a }
+            let attributes = String(decoding: try JSONEncoder().encode(answers), as: UTF8.self)
             try db.execute(sql: """
                 INSERT INTO open311_request(token, service_code, status, description, service_notice, requested_at,
                     updated_at, address, address_id, lat, long, media_url, attributes, jurisdiction_id, email,
@@ -59,7 +61,7 @@ extension TraceStore {
                     serviceRequestID: String(id), status: "open", serviceName: serviceName, serviceCode: new.serviceCode,
                     description: new.description, serviceNotice: notice, requestedDatetime: now, updatedDatetime: now,
                     address: new.addressString, addressID: new.addressID, lat: new.lat, long: new.long, mediaURL: new.mediaURL),
-                token: token, attributes: new.attributes,
+                token: token, attributes: answers,
                 idHiddenUntil: idHiddenFor > 0 ? now.addingTimeInterval(idHiddenFor) : Date(timeIntervalSince1970: 0))
         }
     }

@@ -7,6 +7,9 @@ public struct NewRequest: Sendable, Equatable {
     public var addressID: String?
     public var description: String?
     public var attributes: [String: String]
+    /// Answers to `multivaluelist` attributes, several values each: posted as
+    /// `attribute[code][]` once per value, as the spec says.
+    public var listAttributes: [String: [String]] = [:]
     public var email: String?
     public var deviceID: String?
     public var accountID: String?
@@ -52,6 +55,9 @@ public struct NewRequest: Sendable, Equatable {
         ]
         for (k, v) in optional { if let v { f.append((k, v)) } }
         for (code, value) in attributes.sorted(by: { $0.key < $1.key }) { f.append(("attribute[\(code)]", value)) }
+        for (code, values) in listAttributes.sorted(by: { $0.key < $1.key }) {
+            for value in values { f.append(("attribute[\(code)][]", value)) }
+        }
         return f
     }
 }
@@ -64,11 +70,19 @@ public enum FormEncoding {
 
     /// Decodes a form body or query string; later duplicates win. Returns nil for bad percent-escapes.
     public static func decode(_ text: String) -> [String: String]? {
+        guard let pairs = decodePairs(text) else { return nil }
         var out: [String: String] = [:]
+        for (k, v) in pairs { out[k] = v }
+        return out
+    }
+
+    /// Every field in order, repeated names included (`attribute[code][]` once per value).
+    public static func decodePairs(_ text: String) -> [(String, String)]? {
+        var out: [(String, String)] = []
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let k = unescape(kv[0]), let v = unescape(kv.count > 1 ? kv[1] : "") else { return nil }
-            out[k] = v
+            out.append((k, v))
         }
         return out
     }

@@ -135,9 +135,11 @@ public struct Open311Endpoint: Sendable {
         guard contentType.isEmpty || contentType.lowercased().hasPrefix("application/x-www-form-urlencoded") else {
             throw Open311Failure(.badRequest, "post the fields as application/x-www-form-urlencoded, not \(contentType)")
         }
-        guard let fields = FormEncoding.decode(String(buffer: body)) else {
+        guard let pairs = FormEncoding.decodePairs(String(buffer: body)) else {
             throw Open311Failure(.badRequest, "the form body is not valid (bad percent-escape or not UTF-8)")
         }
+        var fields: [String: String] = [:]
+        for (k, v) in pairs { fields[k] = v }
         guard let key = fields["api_key"], !key.isEmpty else { throw Open311Failure(.forbidden, "api_key is required") }
         guard settings.apiKeys.contains(where: { Self.constantTimeEquals($0, key) }) else {
             throw Open311Failure(.forbidden, "api_key is not valid")
@@ -145,7 +147,7 @@ public struct Open311Endpoint: Sendable {
         if let j = settings.jurisdictionID, let given = fields["jurisdiction_id"], !given.isEmpty, given != j {
             throw Open311Failure(.notFound, "jurisdiction_id '\(given)' is not served here")
         }
-        let new = try validate(fields)
+        let new = try validate(fields, pairs: pairs)
         let name = serviceNames[new.serviceCode] ?? new.serviceCode
         let stored = try store.addCityRequest(new, serviceName: name, jurisdictionID: fields["jurisdiction_id"],
                                               notice: nil, at: now(), idHiddenFor: settings.idDelay)
@@ -156,7 +158,8 @@ public struct Open311Endpoint: Sendable {
     }
 
     /// The spec's rules for a new request: a known service, a location, valid attributes.
-    func validate(_ f: [String: String]) throws -> NewRequest {
+    /// `pairs` are the fields in order, for the repeated `attribute[code][]` of a multivaluelist.
+    func validate(_ f: [String: String], pairs: [(String, String)]) throws -> NewRequest {
         guard let code = f["service_code"], !code.isEmpty else { throw Open311Failure(.badRequest, "service_code is required") }
         guard settings.services.contains(where: { $0.serviceCode == code }) else {
             throw Open311Failure(.notFound, "no service with service_code '\(code)'")
@@ -185,10 +188,25 @@ public struct Open311Endpoint: Sendable {
         new.lastName = f["last_name"]
         new.phone = f["phone"]
         new.mediaURL = f["media_url"]
-        for (k, v) in f where k.hasPrefix("attribute[") && k.hasSuffix("]") {
-            new.attributes[String(k.dropFirst("attribute[".count).dropLast())] = v
+        for (k, v) in pairs where k.hasPrefix("attribute[") {
+            if k.hasSuffix("][]") {
+                new.listAttributes[String(k.dropFirst("attribute[".count).dropLast(3)), default: []].append(v)
+            } else if k.hasSuffix("]") {
+                new.attributes[String(k.dropFirst("attribute[".count).dropLast())] = v
+            }
         }
         for a in settings.definitions[code]?.attributes ?? [] where a.variable {
+            if a.datatype == "multivaluelist" {
+                // One value may come as attribute[code] too; several only as attribute[code][].
+                let values = (new.listAttributes[a.code] ?? new.attributes[a.code].map { [$0] } ?? []).filter { !$0.isEmpty }
+                new.attributes[a.code] = nil
+                new.listAttributes[a.code] = values.isEmpty ? nil : values
+                if values.isEmpty, a.required { throw Open311Failure(.badRequest, "attribute[\(a.code)][] is required: \(a.description)") }
+                if let bad = values.first(where: { v in !a.values.contains { $0.key == v } }) {
+                    throw Open311Failure(.badRequest, "attribute[\(a.code)][] values must be among \(a.values.map(\.key).joined(separator: ", ")), got '\(bad)'")
+                }
+                continue
+            }
             let value = new.attributes[a.code] ?? ""
             if value.isEmpty {
                 if a.required { throw Open311Failure(.badRequest, "attribute[\(a.code)] is required: \(a.description)") }

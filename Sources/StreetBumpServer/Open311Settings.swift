@@ -40,6 +40,11 @@ public struct Open311ServerSettings: Sendable {
         ServiceAttribute(code: "lane", datatype: "string", required: false,
                          datatypeDescription: "Free text, e.g. right lane, northbound.", order: 2,
                          description: "Which lane"),
+        ServiceAttribute(code: "hazards", datatype: "multivaluelist", required: false,
+                         datatypeDescription: "Any that apply.", order: 3,
+                         description: "What else is there",
+                         values: [AttributeValue(key: "debris", name: "Loose debris"), AttributeValue(key: "water", name: "Standing water"),
+                                  AttributeValue(key: "rebar", name: "Exposed rebar")]),
     ])
 
     /// The default embedded service list: potholes.

@@ -540,6 +540,8 @@ struct FilingPolicyTests {
                              values: ["small", "medium", "large", "huge"].map { AttributeValue(key: $0, name: $0) }),
             ServiceAttribute(code: "lane", datatype: "string", required: true, order: 2, description: "Which lane"),
             ServiceAttribute(code: "note", datatype: "string", required: false, order: 3, description: "Anything else"),
+            ServiceAttribute(code: "hazards", datatype: "multivaluelist", required: false, order: 4, description: "What else is there",
+                             values: ["debris", "water"].map { AttributeValue(key: $0, name: $0) }),
         ])
         #expect(throws: FilingError.self) { try AttributeAnswers(definition: definition, configured: [:]) }
         do {
@@ -552,6 +554,14 @@ struct FilingPolicyTests {
         #expect(answers.values(severity: 5) == ["size": "huge", "lane": "right"])
         #expect(throws: FilingError.self) { try AttributeAnswers(definition: definition, configured: ["lane": "x", "size": "gigantic"]) }
         #expect(throws: FilingError.self) { try AttributeAnswers(definition: definition, configured: ["lane": "x", "colour": "red"]) }
+        // Several values of a multivaluelist, configured as a|b, go out as attribute[code][] each.
+        let listed = try AttributeAnswers(definition: definition, configured: ["lane": "right", "hazards": "debris|water"])
+        #expect(listed.lists(severity: 3) == ["hazards": ["debris", "water"]] && listed.values(severity: 3)["hazards"] == nil)
+        #expect(throws: FilingError.self) { try AttributeAnswers(definition: definition, configured: ["lane": "x", "hazards": "debris|lava"]) }
+        var new = NewRequest(serviceCode: "pothole", lat: 42.35, long: -71.06, attributes: ["lane": "right"])
+        new.listAttributes = listed.lists(severity: 3)
+        let fields = new.formFields(apiKey: nil, jurisdictionID: nil)
+        #expect(fields.filter { $0.0 == "attribute[hazards][]" }.map(\.1) == ["debris", "water"])
     }
 
     @Test("backoff doubles from the base, is capped, and jitters within its upper half")

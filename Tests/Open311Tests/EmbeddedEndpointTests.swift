@@ -181,6 +181,16 @@ struct EmbeddedEndpointTests {
             let unknownService = try await f.call("POST", "/requests.json", form: [("api_key", EndpointFixture.key), ("service_code", "graffiti"), ("lat", "1"), ("long", "2")])
             #expect(unknownService.status == 404)
             #expect(try f.store.cityRequestCount() == 1, "only the valid post is stored")
+
+            // A multivaluelist answers as attribute[code][], once per value (one value may also come plain).
+            let several = try await f.post([("attribute[hazards][]", "debris"), ("attribute[hazards][]", "water")])
+            #expect(several.status == 200, "\(String(decoding: several.body, as: UTF8.self))")
+            let one = try await f.post([("attribute[hazards]", "rebar")])
+            #expect(one.status == 200)
+            let lava = try await f.post([("attribute[hazards][]", "debris"), ("attribute[hazards][]", "lava")])
+            #expect(lava.status == 400 && String(decoding: lava.body, as: UTF8.self).contains("got 'lava'"))
+            let stored = try f.store.cityRequests(TraceStore.CityRequestQuery(), serviceNames: [:]).map { $0.attributes["hazards"] }
+            #expect(Set(stored.compactMap { $0 }) == ["debris,water", "rebar"], "\(stored)")
         }
     }
 
