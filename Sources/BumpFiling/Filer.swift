@@ -262,17 +262,17 @@ public final class Filer: Sendable {
 
     /// Why staff do not want the entry's pothole filed, if they do not: its cluster rejected or
     /// marked a known asset, or, as re-clustering and merges renumber clusters, a cluster at
-    /// the same spot (10 m, as in `FilingPolicy`) rejected or marked one under another id.
+    /// the same spot (`DecisionSpot`) rejected or marked one under another id.
     func staffDecisionAgainst(_ f: FilingRecord) -> String? {
         let own = try? store.cluster(id: f.clusterID)
         if let c = own, c.state == "rejected" || c.state == "known_asset" { return "staff marked the cluster \(c.state)" }
         if own?.state == "confirmed" { return nil }
         let spot = (f.lat, f.lon)
-        if let rejected = try? store.rejectedSpots(), rejected.contains(where: { LocalGeodesy.distance(($0.lat, $0.lon), spot) <= 10 }) {
+        if let rejected = try? store.rejectedSpots(), DecisionSpot.covers(rejected, spot) {
             return "staff rejected a cluster at this spot"
         }
         if let clusters = try? store.clusters(),
-           let asset = clusters.first(where: { $0.state == "known_asset" && LocalGeodesy.distance(($0.lat, $0.lon), spot) <= 10 }) {
+           let asset = clusters.first(where: { $0.state == "known_asset" && DecisionSpot.covers([spot], ($0.lat, $0.lon)) }) {
             return "staff marked cluster \(asset.id) at this spot a known asset"
         }
         return nil

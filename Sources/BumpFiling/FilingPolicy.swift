@@ -35,7 +35,7 @@ public enum FilingPolicy {
     /// New outbox entries for `candidates`, given every existing filing. Candidates are taken
     /// most confident first, so of two nearby clusters the stronger one is filed and the other
     /// linked to it.
-    /// `rejected`: spots staff rejected; a cluster within 10 m of one is never filed, even under a new id.
+    /// `rejected`: spots staff rejected; a cluster at one (`DecisionSpot`) is never filed, even under a new id.
     public static func decide(_ candidates: [Candidate], filings: [FilingRecord], settings: FilingSettings,
                               rejected: [(lat: Double, lon: Double)] = [],
                               describe: (ClusterRecord, _ generation: Int, _ previous: FilingRecord?, _ reference: String) -> String,
@@ -48,7 +48,7 @@ public enum FilingPolicy {
         for candidate in ordered {
             let c = candidate.cluster
             guard qualifies(c, settings: settings) else { continue }
-            if c.state != "confirmed", rejected.contains(where: { LocalGeodesy.distance(($0.lat, $0.lon), (c.lat, c.lon)) <= 10 }) {
+            if c.state != "confirmed", DecisionSpot.covers(rejected, (c.lat, c.lon)) {
                 decisions.append(Decision(clusterID: c.id, entry: nil, reason: "staff rejected a cluster at this spot"))
                 continue
             }

@@ -24,6 +24,18 @@ public enum ReviewAction: String, Sendable, CaseIterable {
     }
 }
 
+/// Staff decisions hold at a spot, not a cluster id: re-clustering, merges and splits renumber
+/// clusters, and a decision must still cover the defect under its new id.
+public enum DecisionSpot {
+    /// Metres within which a decision made at a spot covers a cluster.
+    public static let radius = 10.0
+
+    /// Whether `point` lies at (within `radius` of) any of `spots`.
+    public static func covers(_ spots: [(lat: Double, lon: Double)], _ point: (lat: Double, lon: Double)) -> Bool {
+        spots.contains { LocalGeodesy.distance(($0.lat, $0.lon), point) <= radius }
+    }
+}
+
 /// One recorded review decision.
 public struct ReviewRecord: Sendable, Equatable {
     public var clusterID: Int64
@@ -44,12 +56,13 @@ extension TraceStore {
             let (x, y, lat, lon): (Double, Double, Double, Double) = (r[0], r[1], r[2], r[3])
             try db.execute(sql: "UPDATE cluster SET state = ? WHERE id = ?", arguments: [action.state, id])
             // Staff's own known features: one per cluster, and gone again when staff reopen it,
-            // or a cluster at its spot (10 m) under a new id.
+            // or a cluster at its spot under a new id.
             let ownAsset = "cluster \(id)"
             if action == .knownAsset {
                 try db.execute(sql: "DELETE FROM known_feature WHERE source = 'staff' AND ref = ?", arguments: [ownAsset])
             } else if action == .reopen {
-                let dLat = 10 / 111_320.0, dLon = 10 / (111_320.0 * max(cos(lat * .pi / 180), 0.01))
+                let r = DecisionSpot.radius
+                let dLat = r / 111_320.0, dLon = r / (111_320.0 * max(cos(lat * .pi / 180), 0.01))
                 try db.execute(
                     sql: "DELETE FROM known_feature WHERE source = 'staff' AND (ref = ? OR (abs(lat - ?) <= ? AND abs(lon - ?) <= ?))",
                     arguments: [ownAsset, lat, dLat, lon, dLon])
@@ -83,7 +96,7 @@ extension TraceStore {
         }
     }
 
-    /// Where staff rejected a cluster and did not reopen a cluster at that spot (10 m) since:
+    /// Where staff rejected a cluster and did not reopen a cluster at that spot since:
     /// a cluster there is never filed automatically. By spot, not id: re-clustering, merges and
     /// splits renumber clusters, and the reopen may come under the new id.
     public func rejectedSpots() throws -> [(lat: Double, lon: Double)] {
@@ -95,7 +108,7 @@ extension TraceStore {
                 if r[1] as String == "reject" {
                     spots.append((r[0], lat, lon))
                 } else {
-                    spots.removeAll { LocalGeodesy.distance(($0.lat, $0.lon), (lat, lon)) <= 10 }
+                    spots.removeAll { DecisionSpot.covers([(lat, lon)], ($0.lat, $0.lon)) }
                 }
             }
             return spots.map { ($0.lat, $0.lon) }
