@@ -7,7 +7,7 @@ import BumpStore
 public struct CoverageExport {
     public let squares: [CoverageSquare]
     let transformer: CRSTransformer
-    let crs: String
+    public let crs: String
 
     /// Square sizes that make sense: from the 5 m coverage cell to a whole city.
     public static let sizes: ClosedRange<Double> = 5...100_000

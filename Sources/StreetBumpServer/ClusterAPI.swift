@@ -12,22 +12,21 @@ public struct ClusterAPI: Sendable {
     public init(store: TraceStore) { self.store = store }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        // Refusals are thrown as APIError; APIErrorMiddleware answers them.
         router.get("/api/v1/clusters") { request, _ in
-            try self.respond { try self.list(request, csv: false) }
+            try self.list(request, csv: false)
         }
         router.get("/api/v1/clusters.csv") { request, _ in
-            try self.respond { try self.list(request, csv: true) }
+            try self.list(request, csv: true)
         }
         router.get("/api/v1/clusters/:id") { request, context in
-            try self.respond {
-                guard let id = context.parameters.get("id", as: Int64.self), let c = try self.store.cluster(id: id) else {
-                    throw APIError(.notFound, "no such cluster")
-                }
-                let q = try Self.query(request)
-                let limit = Int(min(max(try q["events_limit"].map { try Self.number($0, "events_limit") } ?? 500, 0), 10_000))
-                let offset = Int(min(max(try q["events_offset"].map { try Self.number($0, "events_offset") } ?? 0, 0), 1e9))
-                return Self.json(try self.evidence(c, eventsLimit: limit, eventsOffset: offset))
+            guard let id = context.parameters.get("id", as: Int64.self), let c = try self.store.cluster(id: id) else {
+                throw APIError(.notFound, "no such cluster")
             }
+            let q = try Self.query(request)
+            let limit = Int(min(max(try q["events_limit"].map { try Self.number($0, "events_limit") } ?? 500, 0), 10_000))
+            let offset = Int(min(max(try q["events_offset"].map { try Self.number($0, "events_offset") } ?? 0, 0), 1e9))
+            return Self.json(try self.evidence(c, eventsLimit: limit, eventsOffset: offset))
         }
     }
 
@@ -63,12 +62,7 @@ public struct ClusterAPI: Sendable {
             })
         }
         let minConfidence = try q["min_confidence"].map { try Self.number($0, "min_confidence") } ?? 0
-        var box: (minLon: Double, minLat: Double, maxLon: Double, maxLat: Double)?
-        if let b = q["bbox"] {
-            let v = try b.split(separator: ",").map { try Self.number(String($0), "bbox") }
-            guard v.count == 4, v[0] <= v[2], v[1] <= v[3] else { throw APIError(.badRequest, "bbox is minLon,minLat,maxLon,maxLat") }
-            box = (v[0], v[1], v[2], v[3])
-        }
+        let box = try q["bbox"].map(Self.box)
         let limit = Int(min(max(try q["limit"].map { try Self.number($0, "limit") } ?? 500, 1), 10_000))
         let offset = Int(min(max(try q["offset"].map { try Self.number($0, "offset") } ?? 0, 0), 1e9))
         let all = try store.clusters(classes: classes).filter { c in
@@ -117,17 +111,18 @@ public struct ClusterAPI: Sendable {
             + "\"reviews\":[\(reviews.joined(separator: ","))]}"
     }
 
-    func respond(_ body: () throws -> Response) throws -> Response {
-        do {
-            return try body()
-        } catch let e as APIError {
-            return Self.json("{\"error\":\(TraceWriter.jsonString(e.message))}", status: e.status)
-        }
-    }
-
     static func json(_ body: String, status: HTTPResponse.Status = .ok, type: String = "application/json") -> Response {
         Response(status: status, headers: [.contentType: type + "; charset=utf-8", .cacheControl: "no-store"],
                  body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
+    }
+
+    typealias Box = (minLon: Double, minLat: Double, maxLon: Double, maxLat: Double)
+
+    /// A `bbox=minLon,minLat,maxLon,maxLat` argument, WGS84 degrees.
+    static func box(_ text: String) throws -> Box {
+        let v = try text.split(separator: ",", omittingEmptySubsequences: false).map { try number(String($0), "bbox") }
+        guard v.count == 4, v[0] <= v[2], v[1] <= v[3] else { throw APIError(.badRequest, "bbox is minLon,minLat,maxLon,maxLat") }
+        return (v[0], v[1], v[2], v[3])
     }
 
     static func number(_ text: String, _ field: String) throws -> Double {
@@ -138,7 +133,7 @@ public struct ClusterAPI: Sendable {
     static func num(_ v: Double, _ places: Int) -> String { v.isFinite ? TraceWriter.fixed(v, places: places) : "null" }
 }
 
-/// A refused API call.
+/// A refused API call: its status, and its message as JSON `{"error": …}`.
 struct APIError: Error {
     var status: HTTPResponse.Status
     var message: String
@@ -146,16 +141,20 @@ struct APIError: Error {
         self.status = status
         self.message = message
     }
+
+    var response: Response { ClusterAPI.json("{\"error\":\(TraceWriter.jsonString(message))}", status: status) }
 }
 
-/// Errors under `/api/` answer JSON with a message, as the routes' own refusals do: an unknown
-/// route, a wrong method (404 here: the router does not tell them apart) or a body too large
-/// would otherwise come back with an empty body a client cannot explain.
+/// Errors under `/api/` answer JSON with a message: the routes' own refusals (`APIError`), and
+/// an unknown route, a wrong method (404 here: the router does not tell them apart) or a body
+/// too large, which would otherwise come back with an empty body a client cannot explain.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
         do {
             return try await next(request, context)
+        } catch let error as APIError {
+            return error.response
         } catch let error as any HTTPResponseError {
             let fallback = switch error.status {
             case .notFound: "no such API route: \(request.method) \(request.uri.path)"

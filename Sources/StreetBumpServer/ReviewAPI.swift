@@ -35,15 +35,15 @@ public struct ReviewAPI: Sendable {
         router.post("/api/v1/clusters/:id/actions") { request, context in
             var request = request
             guard (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json") else {
-                return ClusterAPI.json("{\"error\":\"send the action as application/json\"}", status: .unsupportedMediaType)
+                throw APIError(.unsupportedMediaType, "send the action as application/json")
             }
             guard let id = context.parameters.get("id", as: Int64.self) else {
-                return ClusterAPI.json("{\"error\":\"no such cluster\"}", status: .notFound)
+                throw APIError(.notFound, "no such cluster")
             }
             let body = try await request.collectBody(upTo: 16 << 10)
             guard let fields = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
                   let name = fields["action"] as? String, Self.actions.contains(name) else {
-                return ClusterAPI.json("{\"error\":\"action must be one of \(Self.actions.joined(separator: ", "))\"}", status: .badRequest)
+                throw APIError(.badRequest, "action must be one of \(Self.actions.joined(separator: ", "))")
             }
             // With tokens, decisions are recorded under the token's name; locally, as the page says.
             let actor = context.caller.viaToken ? context.caller.name : (fields["actor"] as? String).map { String($0.prefix(100)) } ?? "local"
@@ -53,7 +53,7 @@ public struct ReviewAPI: Sendable {
         router.delete("/api/v1/trips/:name") { _, context in
             let name = try context.parameters.require("name")
             let purged = try self.store.purgeTrip(name: name)
-            guard purged.trips > 0 else { return ClusterAPI.json("{\"error\":\"no such trip\"}", status: .notFound) }
+            guard purged.trips > 0 else { throw APIError(.notFound, "no such trip") }
             _ = try ClusterUpdater.update(store: self.store, settings: self.ingest)
             return ClusterAPI.json("{\"trips\":\(purged.trips),\"events\":\(purged.events)}")
         }
@@ -74,57 +74,53 @@ public struct ReviewAPI: Sendable {
         return v == v.rounded() && v.magnitude < 1e15 ? Int64(v) : nil
     }
 
-    static func error(_ message: String, _ status: HTTPResponse.Status) -> Response {
-        ClusterAPI.json("{\"error\":\(TraceWriter.jsonString(message))}", status: status)
-    }
-
     func act(_ name: String, on id: Int64, fields: [String: Any], actor: String) throws -> Response {
-        guard let cluster = try store.cluster(id: id) else { return Self.error("no such cluster: \(id) (merged, split or re-clustered since? reload)", .notFound) }
+        guard let cluster = try store.cluster(id: id) else { throw APIError(.notFound, "no such cluster: \(id) (merged, split or re-clustered since? reload)") }
         // What the reviewer saw, when the page says: someone may have acted since.
         if let seen = fields["expected_state"] as? String, seen != cluster.state {
-            return Self.error("cluster \(id) is \(cluster.state) now, not \(seen): someone else decided meanwhile; look again", .conflict)
+            throw APIError(.conflict, "cluster \(id) is \(cluster.state) now, not \(seen): someone else decided meanwhile; look again")
         }
         // Merges and splits divide events, so they must divide the ones the reviewer saw; a
         // decision stands whatever hits came since (a busy stream would refuse every one).
         if name == "merge" || name == "split", let seen = Self.integer(fields["events"]), seen != Int64(cluster.summary.events) {
-            return Self.error("cluster \(id) has \(cluster.summary.events) events now, not \(seen): it changed meanwhile; look again", .conflict)
+            throw APIError(.conflict, "cluster \(id) has \(cluster.summary.events) events now, not \(seen): it changed meanwhile; look again")
         }
         switch name {
         case "merge":
             guard let other = Self.integer(fields["with"]) else {
-                return Self.error("merge needs the other cluster's id (an integer) in 'with'", .badRequest)
+                throw APIError(.badRequest, "merge needs the other cluster's id (an integer) in 'with'")
             }
-            if other == id { return Self.error("a cluster cannot merge with itself", .badRequest) }
-            guard try store.cluster(id: other) != nil else { return Self.error("there is no cluster \(other) to merge with", .unprocessableContent) }
+            if other == id { throw APIError(.badRequest, "a cluster cannot merge with itself") }
+            guard try store.cluster(id: other) != nil else { throw APIError(.unprocessableContent, "there is no cluster \(other) to merge with") }
             switch try ClusterUpdater.merge(store: store, settings: ingest, id, with: other, actor: actor, at: Date()) {
             case .merged(let merged): return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(merged)]}")
-            case .missing: return Self.error("no such cluster", .notFound)
+            case .missing: throw APIError(.notFound, "no such cluster")
             case .tooFar(let metres):
                 let limit = Int(ClusterUpdater.maxMergeDistance(ingest))
-                return Self.error("clusters \(id) and \(other) are \(Int(metres.rounded())) m apart: too far to be one defect (at most \(limit) m)", .unprocessableContent)
+                throw APIError(.unprocessableContent, "clusters \(id) and \(other) are \(Int(metres.rounded())) m apart: too far to be one defect (at most \(limit) m)")
             case let .decidedDifferently(a, b):
-                return Self.error("cluster \(id) is \(a) and cluster \(other) \(b): reopen one before merging them", .conflict)
+                throw APIError(.conflict, "cluster \(id) is \(a) and cluster \(other) \(b): reopen one before merging them")
             }
         case "split":
             guard let parts = try ClusterUpdater.split(store: store, settings: ingest, id, actor: actor, at: Date()) else {
-                return Self.error("its events are all at one spot: nothing to split", .unprocessableContent)
+                throw APIError(.unprocessableContent, "its events are all at one spot: nothing to split")
             }
             return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(parts.map(String.init).joined(separator: ","))]}")
         default:
             let action = ReviewAction(rawValue: name)!
             let reason = (fields["reason"] as? String).map { String($0.prefix(1_000)) }
             if action == .reject, (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                return ClusterAPI.json("{\"error\":\"a rejection needs a reason\"}", status: .badRequest)
+                throw APIError(.badRequest, "a rejection needs a reason")
             }
             var kind: ClusterClass?
             if action == .knownAsset {
                 guard let k = (fields["kind"] as? String).flatMap(ClusterClass.init(rawValue:)), [.casting, .speedHump, .railCrossing].contains(k) else {
-                    return ClusterAPI.json("{\"error\":\"kind must be casting, speed_hump or rail_crossing\"}", status: .badRequest)
+                    throw APIError(.badRequest, "kind must be casting, speed_hump or rail_crossing")
                 }
                 kind = k
             }
             guard try store.review(cluster: id, action, detail: reason ?? kind?.rawValue, assetKind: kind, actor: actor, at: Date()) else {
-                return Self.error("no such cluster", .notFound)
+                throw APIError(.notFound, "no such cluster")
             }
             return ClusterAPI.json("{\"ok\":true,\"clusters\":[\(id)]}")
         }
@@ -133,23 +129,15 @@ public struct ReviewAPI: Sendable {
     /// The coverage grid (`?cell=` metres, default 100; `?bbox=minLon,minLat,maxLon,maxLat`;
     /// `?format=csv`) as GeoJSON polygons or CSV.
     func coverage(_ request: Request) throws -> Response {
-        let query = request.uri.queryParameters
-        let size = query.get("cell").map { Double($0) ?? .nan } ?? 100
+        let query = try ClusterAPI.query(request)
+        let size = query["cell"].map { Double($0) ?? .nan } ?? 100
         guard CoverageExport.sizes.contains(size) else {
-            return ClusterAPI.json("{\"error\":\"cell must be 5 to 100000 metres\"}", status: .badRequest)
+            throw APIError(.badRequest, "cell must be 5 to 100000 metres")
         }
-        var box: [Double]?
-        if let b = query.get("bbox") {
-            let parts = b.split(separator: ",", omittingEmptySubsequences: false)
-            let values = parts.compactMap { Double($0) }.filter(\.isFinite)
-            guard parts.count == 4, values.count == 4, values[0] <= values[2], values[1] <= values[3] else {
-                return ClusterAPI.json("{\"error\":\"bbox is minLon,minLat,maxLon,maxLat\"}", status: .badRequest)
-            }
-            box = values
-        }
+        let box = try query["bbox"].map(ClusterAPI.box)
         var export = try coverageGrids.grid(store: store, size: size)
-        if let box { export = try export?.within(minLon: box[0], minLat: box[1], maxLon: box[2], maxLat: box[3]) }
-        if query.get("format") == "csv" {
+        if let box { export = try export?.within(minLon: box.minLon, minLat: box.minLat, maxLon: box.maxLon, maxLat: box.maxLat) }
+        if query["format"] == "csv" {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(string: export?.csv() ?? CoverageExport.csvHeader)))
         }
@@ -172,8 +160,8 @@ final class CoverageGrids: @unchecked Sendable {
         if let cached, cached.version == version || Date().timeIntervalSince(cached.at) < Self.freshFor {
             return try CoverageExport(squares: cached.squares, crs: cached.crs)
         }
-        guard let export = try CoverageExport(store: store, size: size), let crs = try store.setting("crs") else { return nil }
-        lock.withLock { grids[size] = (version, Date(), export.squares, crs) }
+        guard let export = try CoverageExport(store: store, size: size) else { return nil }
+        lock.withLock { grids[size] = (version, Date(), export.squares, export.crs) }
         return export
     }
 }
