@@ -176,21 +176,30 @@ public enum KnownFeatureLayer {
                 return (a, b)
             }
         }
-        do throws(GeoError) {
-            do throws(GeoError) {
-                let t = try CRSTransformer(to: crs)
-                return { a, b in try t.inverse(x: a, y: b) }
-            } catch where error.kind == .unsupportedCRS {
-                // Not projected: a geographic CRS other than WGS84 (NAD83, ETRS89). Through a
-                // projection both know, so PROJ applies the datum shift between them.
-                let fromLayer = try CRSTransformer(from: crs, to: "EPSG:3857"), toWGS84 = try CRSTransformer(to: "EPSG:3857")
-                return { a, b in
-                    let xy = try fromLayer.forward(lon: a, lat: b)
-                    return try toWGS84.inverse(x: xy.x, y: xy.y)
-                }
-            }
+        let transformer: CRSTransformer
+        do {
+            transformer = try CRSTransformer(to: crs)
+        } catch where error.kind == .unsupportedCRS {
+            // Not projected: a geographic CRS other than WGS84 (NAD83, ETRS89).
+            return try geographicConverter(crs, path: path)
         } catch {
             throw FileError(path: path, message: "layer CRS: \(error.description)")
+        }
+        return { a, b in try transformer.inverse(x: a, y: b) }
+    }
+
+    /// Lon/lat in a geographic `crs` to WGS84, through a projection both know, so PROJ applies
+    /// the datum shift between them.
+    static func geographicConverter(_ crs: String, path: String) throws -> (Double, Double) throws -> (lon: Double, lat: Double) {
+        let fromLayer: CRSTransformer, toWGS84: CRSTransformer
+        do {
+            (fromLayer, toWGS84) = (try CRSTransformer(from: crs, to: "EPSG:3857"), try CRSTransformer(to: "EPSG:3857"))
+        } catch {
+            throw FileError(path: path, message: "layer CRS: \(error.description)")
+        }
+        return { a, b in
+            let xy = try fromLayer.forward(lon: a, lat: b)
+            return try toWGS84.inverse(x: xy.x, y: xy.y)
         }
     }
 

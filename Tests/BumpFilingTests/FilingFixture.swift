@@ -91,6 +91,15 @@ final class FilingFixture: Sendable {
         }
     }
 
+    /// A pothole request made in the city's queue by someone else (a resident), or by a POST
+    /// whose answer was lost when `description` carries an entry's reference.
+    @discardableResult
+    func cityReport(lat: Double, lon: Double = -71.06, description: String = "hole", at: Date? = nil) throws -> ServiceRequest {
+        try city.addCityRequest(
+            NewRequest(serviceCode: "pothole", lat: lat, long: lon, description: description, attributes: ["severity": "high"]),
+            serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: at ?? cityClock.now).request
+    }
+
     var baseURL: URL { URL(string: "http://127.0.0.1:\(proxy.port)/open311/v2")! }
 
     /// Generous timeouts: a test machine under load must not turn into injected faults.

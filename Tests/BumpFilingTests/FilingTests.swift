@@ -107,14 +107,12 @@ struct FilingFaultTests {
     func idempotent() async throws {
         try await FilingFixture.with { f in
             // A resident already reported the first pothole, 3 m away.
-            let resident = try f.city.addCityRequest(
-                NewRequest(serviceCode: "pothole", lat: f.potholes[0].lat + 0.000027, long: f.potholes[0].lon, description: "big hole",
-                           attributes: ["severity": "high"]), serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now)
+            let resident = try f.cityReport(lat: f.potholes[0].lat + 0.000027, lon: f.potholes[0].lon, description: "big hole")
             let filer = try await f.filer()
             let first = try await filer.run(maxWait: 120)
             #expect(first.filed == f.potholes.count - 1 && first.linked == 1)
             let linked = try #require(try f.store.filings(ofCluster: f.potholes[0].id).first)
-            #expect(linked.state == .linked && linked.serviceRequestID == resident.request.serviceRequestID)
+            #expect(linked.state == .linked && linked.serviceRequestID == resident.serviceRequestID)
 
             let again = try await filer.run(maxWait: 120)
             #expect(again == FilingReport())
@@ -135,15 +133,10 @@ struct FilingFaultTests {
     @Test("a server that cuts answers to a page: the nearby check searches again in shorter windows and still finds the resident's report")
     func cutAnswers() async throws {
         try await FilingFixture.with(potholes: 2, pageLimit: 5) { f in
-            func report(_ lat: Double, daysAgo: Double) throws -> ServiceRequest {
-                try f.city.addCityRequest(
-                    NewRequest(serviceCode: "pothole", lat: lat, long: -71.06, description: "hole", attributes: ["severity": "high"]),
-                    serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now.addingTimeInterval(-daysAgo * 86_400)).request
-            }
             // A resident reported the first pothole 20 days ago; a dozen reports elsewhere since,
             // the newest first, fill every answer of 5.
-            let resident = try report(f.potholes[0].lat + 0.000027, daysAgo: 20)
-            for k in 0..<12 { _ = try report(42.2 - Double(k) * 0.01, daysAgo: Double(k) / 24) }
+            let resident = try f.cityReport(lat: f.potholes[0].lat + 0.000027, at: f.cityClock.now.addingTimeInterval(-20 * 86_400))
+            for k in 0..<12 { try f.cityReport(lat: 42.2 - Double(k) * 0.01, at: f.cityClock.now.addingTimeInterval(-Double(k) * 3_600)) }
             var settings = f.settings()
             settings.fullAnswer = 5
             let run = try await (try await f.filer(settings)).run(maxWait: 120)
@@ -155,11 +148,7 @@ struct FilingFaultTests {
     @Test("a server that cuts answers and ignores the dates asked: the searches do not split without end")
     func cutAnswersIgnoringDates() async throws {
         try await FilingFixture.with(potholes: 1, pageLimit: 5) { f in
-            for k in 0..<12 {
-                _ = try f.city.addCityRequest(
-                    NewRequest(serviceCode: "pothole", lat: 42.2 - Double(k) * 0.01, long: -71.06, description: "hole", attributes: ["severity": "high"]),
-                    serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now.addingTimeInterval(-Double(k) * 3 * 86_400))
-            }
+            for k in 0..<12 { try f.cityReport(lat: 42.2 - Double(k) * 0.01, at: f.cityClock.now.addingTimeInterval(-Double(k) * 3 * 86_400)) }
             f.proxy.script(gets: Array(repeating: .ignore(["start_date", "end_date"]), count: 5_000))
             var settings = f.settings()
             settings.fullAnswer = 5
@@ -173,14 +162,12 @@ struct FilingFaultTests {
     @Test("a resident's request that was closed is not taken for the pothole, even from a server that ignores the status filter")
     func closedNearbyIgnored() async throws {
         try await FilingFixture.with(potholes: 1) { f in
-            let resident = try f.city.addCityRequest(
-                NewRequest(serviceCode: "pothole", lat: f.potholes[0].lat + 0.000027, long: f.potholes[0].lon, description: "big hole",
-                           attributes: ["severity": "high"]), serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: f.cityClock.now)
-            try f.city.setCityRequestStatus(id: resident.request.serviceRequestID, status: "closed", notes: "patched", at: f.cityClock.now)
+            let resident = try f.cityReport(lat: f.potholes[0].lat + 0.000027, lon: f.potholes[0].lon, description: "big hole")
+            try f.city.setCityRequestStatus(id: resident.serviceRequestID, status: "closed", notes: "patched", at: f.cityClock.now)
             f.proxy.script(gets: Array(repeating: .ignore(["status"]), count: 50))
             let report = try await (try await f.filer()).run(maxWait: 120)
             #expect(report.filed == 1 && report.linked == 0, "\(report)")
-            #expect(try f.store.filings().first?.serviceRequestID != resident.request.serviceRequestID)
+            #expect(try f.store.filings().first?.serviceRequestID != resident.serviceRequestID)
         }
     }
 
@@ -289,9 +276,7 @@ struct FilingFaultTests {
             let queued = try #require(try f.store.enqueueFilings(plan.compactMap(\.entry), at: Date()).first)
             // Its POST landed 50 days after it was queued; the answer was lost.
             let made = Date().addingTimeInterval(50 * 86_400)
-            _ = try f.city.addCityRequest(
-                NewRequest(serviceCode: "pothole", lat: queued.lat, long: queued.lon, description: queued.description,
-                           attributes: ["severity": "high"]), serviceName: "Pothole", jurisdictionID: nil, notice: nil, at: made)
+            try f.cityReport(lat: queued.lat, lon: queued.lon, description: queued.description, at: made)
             // Looked at again 200 days after it was queued.
             let later = Date().addingTimeInterval(200 * 86_400)
             let filer = try await f.filer(now: { later })

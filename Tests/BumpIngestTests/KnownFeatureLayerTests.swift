@@ -11,6 +11,16 @@ struct KnownFeatureLayerTests {
         return path
     }
 
+    /// Reading `path` must fail with a message containing `message`.
+    func expectRefused(_ path: String, saying message: String, _ why: Comment, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try KnownFeatureLayer.read(path: path, crs: nil, defaultKind: nil)
+            Issue.record(why, sourceLocation: sourceLocation)
+        } catch {
+            #expect("\(error)".contains(message), "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
     @Test("RFC 7946 GeoJSON points, kinds from the city's own words")
     func geoJSON() throws {
         let path = try write("""
@@ -44,13 +54,8 @@ struct KnownFeatureLayerTests {
                 + "SH-2, \"Speed hump\" ,\"two lines:\nsee plan\",42.34,-71.072\r\n"
                 + "MH-3,manhole,,north,-71.07\r\n",
             "assets.csv")
-        do {
-            _ = try KnownFeatureLayer.read(path: path, crs: nil, defaultKind: nil)
-            Issue.record("a non-numeric latitude must be refused")
-        } catch {
             // The record after a quoted line break is still counted by the line it starts on.
-            #expect("\(error)".contains("assets.csv: line 6: field 'lat': 'north' is not a number"), "\(error)")
-        }
+        expectRefused(path, saying: "assets.csv: line 6: field 'lat': 'north' is not a number", "a non-numeric latitude must be refused")
         let good = try write(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
             .replacingOccurrences(of: "MH-3,manhole,,north,-71.07\r\n", with: ""), "assets-good.csv")
         let points = try KnownFeatureLayer.read(path: good, crs: nil, defaultKind: nil).points
@@ -62,30 +67,15 @@ struct KnownFeatureLayerTests {
     @Test("a quote never closed is an error naming its line, not the rest of the file in one cell")
     func unclosedQuote() throws {
         let path = try write("id,kind,lat,lon\nMH-1,\"manhole,42.34,-71.07\nMH-2,manhole,42.35,-71.07\n", "open-quote.csv")
-        do {
-            _ = try KnownFeatureLayer.read(path: path, crs: nil, defaultKind: nil)
-            Issue.record("an unclosed quote must be refused")
-        } catch {
-            #expect("\(error)".contains("open-quote.csv: line 2: a quote is opened and never closed"), "\(error)")
-        }
+        expectRefused(path, saying: "open-quote.csv: line 2: a quote is opened and never closed", "an unclosed quote must be refused")
     }
 
     @Test("a bad CSV cell is reported with file, line and field")
     func badCSV() throws {
         let path = try write("kind,lat,lon\nmanhole,42.35,-71.07\n\nmanhole,north,-71.07\n", "bad.csv")
-        do {
-            _ = try KnownFeatureLayer.read(path: path, crs: nil, defaultKind: nil)
-            Issue.record("a non-numeric latitude must be refused")
-        } catch {
-            #expect("\(error)".contains("bad.csv: line 4: field 'lat': 'north' is not a number"), "\(error)")
-        }
+        expectRefused(path, saying: "bad.csv: line 4: field 'lat': 'north' is not a number", "a non-numeric latitude must be refused")
         let unknown = try write("kind,lat,lon\nbollard,42.35,-71.07\n", "unknown.csv")
-        do {
-            _ = try KnownFeatureLayer.read(path: unknown, crs: nil, defaultKind: nil)
-            Issue.record("an unknown kind must be refused")
-        } catch {
-            #expect("\(error)".contains("line 2: field 'kind': cannot tell the kind from 'bollard'"), "\(error)")
-        }
+        expectRefused(unknown, saying: "line 2: field 'kind': cannot tell the kind from 'bollard'", "an unknown kind must be refused")
     }
 
     @Test("lines and polygon outlines are points every few metres along them; a feature without a geometry is counted, not read")
@@ -120,20 +110,10 @@ struct KnownFeatureLayerTests {
                  {"type":"Feature","geometry":{"type":"Point","coordinates":[-71.06,42.35]},"properties":{"kind":"manhole"}},
                  {"type":"Feature","geometry":\(geometry),"properties":{"kind":"manhole"}}]}
                 """, "bad.geojson")
-            do {
-                _ = try KnownFeatureLayer.read(path: path, crs: nil, defaultKind: nil)
-                Issue.record("\(geometry) must be refused")
-            } catch {
-                #expect("\(error)".contains(expected), "\(error)")
-            }
+            expectRefused(path, saying: expected, "\(geometry) must be refused")
         }
         let csv = try write("kind,lat,lon\nmanhole,42.35,-71.07\nmanhole,142.34,-71.07\n", "range.csv")
-        do {
-            _ = try KnownFeatureLayer.read(path: csv, crs: nil, defaultKind: nil)
-            Issue.record("latitude 142 must be refused")
-        } catch {
-            #expect("\(error)".contains("range.csv: line 3: coordinate x -71.07, y 142.34 is not longitude, latitude"), "\(error)")
-        }
+        expectRefused(csv, saying: "range.csv: line 3: coordinate x -71.07, y 142.34 is not longitude, latitude", "latitude 142 must be refused")
     }
 
     @Test("legacy CRS names as URNs, URLs or other authorities; geographic layer CRSs such as NAD83")

@@ -36,7 +36,9 @@ struct KnownFeatures: ParsableCommand {
             // review page's own.)
             let fileName = file.split(separator: "/").last.map(String.init) ?? file
             let name = layerName ?? fileName
-            guard name != "staff" else { throw ValidationError("'staff' is the review page's own layer: choose another --name") }
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name != "staff" else {
+                throw ValidationError("--name must not be empty or 'staff' (the review page's own layer)")
+            }
             let (n, replaced) = try KnownFeatureLayer.store(
                 points, source: name, replacing: layerName == nil ? FileSystem.baseName(file) : nil, into: writer)
             let changes = try ClusterUpdater.update(store: writer.store, settings: settings)
