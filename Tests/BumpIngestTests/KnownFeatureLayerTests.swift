@@ -54,7 +54,7 @@ struct KnownFeatureLayerTests {
                 + "SH-2, \"Speed hump\" ,\"two lines:\nsee plan\",42.34,-71.072\r\n"
                 + "MH-3,manhole,,north,-71.07\r\n",
             "assets.csv")
-            // The record after a quoted line break is still counted by the line it starts on.
+        // The record after a quoted line break is still counted by the line it starts on.
         expectRefused(path, saying: "assets.csv: line 6: field 'lat': 'north' is not a number", "a non-numeric latitude must be refused")
         let good = try write(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
             .replacingOccurrences(of: "MH-3,manhole,,north,-71.07\r\n", with: ""), "assets-good.csv")
