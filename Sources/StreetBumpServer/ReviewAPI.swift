@@ -153,6 +153,7 @@ final class CoverageGrids: @unchecked Sendable {
     private let lock = NSLock()
     private var grids: [Double: (version: String, at: Date, squares: [CoverageSquare], crs: String)] = [:]
     static let freshFor = 60.0
+    static let sizesKept = 6
 
     func grid(store: TraceStore, size: Double) throws -> CoverageExport? {
         let version = try store.coverageVersion()
@@ -161,7 +162,13 @@ final class CoverageGrids: @unchecked Sendable {
             return try CoverageExport(squares: cached.squares, crs: cached.crs)
         }
         guard let export = try CoverageExport(store: store, size: size) else { return nil }
-        lock.withLock { grids[size] = (version, Date(), export.squares, export.crs) }
+        lock.withLock {
+            // Any size may be asked for; the page uses three. Keep a few, dropping the oldest.
+            if grids[size] == nil, grids.count >= Self.sizesKept, let oldest = grids.min(by: { $0.value.at < $1.value.at })?.key {
+                grids[oldest] = nil
+            }
+            grids[size] = (version, Date(), export.squares, export.crs)
+        }
         return export
     }
 }

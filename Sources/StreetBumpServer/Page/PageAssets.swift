@@ -195,7 +195,7 @@ enum PageAssets {
       if (wanted) await show(Number(wanted[1]));
     }
 
-    // A failed call: say so; a queue that could not be reloaded is not left looking current.
+    // A failed call: say so (a queue that could not be reloaded was emptied by loadPage).
     function failed(e) {
       say(String(e.message || e));
     }
